@@ -1,0 +1,34 @@
+/**
+ * Who leads. Everything leader-only (recoveries, mutations, serving client requests) asks this
+ * Tag, never raft directly. Without raft the single node always leads (orchestrator's behaviour
+ * with RaftEnabled=false and one node); with raft, `isLeader` is the linearizable check (a
+ * leader lease shorter than the election timeout), so a deposed leader never answers 200.
+ */
+import { Context, Effect, Layer } from "effect"
+
+export type RaftState = "Leader" | "Follower" | "Candidate" | "Shutdown"
+
+export interface LeaderInfo {
+  /** The leader's raft address, e.g. "10.0.0.1:10008". */
+  readonly raftAddress: string
+  /** The leader's HTTP URI (HTTPAdvertise, or derived), e.g. "http://10.0.0.1:3000". */
+  readonly httpUri: string
+}
+
+export class Leadership extends Context.Tag("orchestrator/Leadership")<Leadership, {
+  readonly raftEnabled: boolean
+  /** True only while this node holds a valid leader lease. */
+  readonly isLeader: Effect.Effect<boolean>
+  readonly state: Effect.Effect<RaftState>
+  /** The leader this node knows of (itself included), if any. */
+  readonly leader: Effect.Effect<LeaderInfo | undefined>
+}>() {}
+
+/** A single node without raft: always the leader. */
+export const layerSingleNode = (self: LeaderInfo) =>
+  Layer.succeed(Leadership, {
+    raftEnabled: false,
+    isLeader: Effect.succeed(true),
+    state: Effect.succeed("Leader" as const),
+    leader: Effect.succeed(self)
+  })

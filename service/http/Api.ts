@@ -1,0 +1,104 @@
+/**
+ * The `/api` HTTP application: route matching, parameter decoding, error envelopes. Handlers are
+ * bound per route name; the leader gate and forwarding wrap them (service/http/LeaderGate.ts
+ * in raft mode).
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Cause, Effect, Either, ParseResult, Schema } from "effect"
+import { ApiFailure, error as errorEnvelope } from "../../core/api/Envelope.js"
+import { makeRouter } from "../../core/api/Router.js"
+import { type Route, type RouteName, type RouteParams, routes } from "../../core/api/Routes.js"
+import { envelope, notFound, type Reply, render, text } from "./Reply.js"
+
+export interface RequestContext {
+  readonly request: HttpServerRequest.HttpServerRequest
+  readonly url: URL
+}
+
+export type Handler<N extends RouteName, R> = (
+  params: RouteParams<N>,
+  ctx: RequestContext
+) => Effect.Effect<Reply, ApiFailure, R>
+
+export type Handlers<R> = { readonly [N in RouteName]: Handler<N, R> }
+
+/** Wraps every handler (leader gate, auth): gets the route and the bound handler's effect. */
+export type Middleware<R> = (
+  route: Route,
+  ctx: RequestContext,
+  run: Effect.Effect<Reply, ApiFailure, R>
+) => Effect.Effect<Reply, ApiFailure, R>
+
+/** URLs longer than this are refused before routing (orchestrator's paths are short). */
+export const MAX_URL_BYTES = 8192
+
+const match = makeRouter(routes)
+
+const describeParamError = (error: ParseResult.ParseError, raw: Readonly<Record<string, string>>): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => {
+      const name = String(issue.path[0] ?? "parameter")
+      const got = raw[name]
+      return `${name}: ${issue.message}${got === undefined ? "" : `, got ${JSON.stringify(got)}`}`
+    })
+    .join("; ")
+
+export interface ApiOptions<R> {
+  readonly urlPrefix: string
+  readonly handlers: Handlers<R>
+  readonly middleware?: Middleware<R>
+  /** Paths outside `/api/` (metrics, /health/*); return undefined to fall through to 404. */
+  readonly extra?: (path: string, ctx: RequestContext) => Effect.Effect<Reply, never, R> | undefined
+}
+
+export const makeApp = <R>(options: ApiOptions<R>) => {
+  const prefix = options.urlPrefix.replace(/\/+$/, "")
+  const middleware: Middleware<R> = options.middleware ?? ((_route, _ctx, run) => run)
+
+  const dispatch = (ctx: RequestContext): Effect.Effect<Reply, ApiFailure, R> => {
+    let path = ctx.url.pathname
+    if (prefix !== "") {
+      if (!path.startsWith(prefix + "/")) return Effect.succeed(notFound)
+      path = path.slice(prefix.length)
+    }
+    if (ctx.request.method !== "GET" && ctx.request.method !== "HEAD") return Effect.succeed(notFound)
+    if (!path.startsWith("/api/")) return options.extra?.(path, ctx) ?? Effect.succeed(notFound)
+    const m = match(path.slice("/api/".length))
+    if (m === undefined) return Effect.succeed(notFound)
+    const decoded = Schema.decodeUnknownEither(m.route.params as Schema.Schema<unknown, unknown>, { errors: "all" })(
+      m.rawParams
+    )
+    if (Either.isLeft(decoded)) {
+      return Effect.succeed(envelope(errorEnvelope(describeParamError(decoded.left, m.rawParams)), 400))
+    }
+    const handler = options.handlers[m.route.name] as Handler<RouteName, R>
+    return middleware(m.route, ctx, handler(decoded.right as never, ctx))
+  }
+
+  return Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.url.length > MAX_URL_BYTES) return render(text("414 URI too long\n", 414))
+    let url: URL
+    try {
+      url = new URL(request.url, "http://localhost")
+    } catch {
+      return render(envelope(errorEnvelope("malformed request URL"), 400))
+    }
+    const reply = yield* dispatch({ request, url }).pipe(
+      Effect.catchTag("ApiFailure", (f) => Effect.succeed(envelope(errorEnvelope(f.message, f.details), f.status))),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(
+            Effect.logError("request failed", { path: url.pathname }, Cause.pretty(cause)),
+            envelope(errorEnvelope("internal error: see the node's log"), 500)
+          )
+      )
+    )
+    return render(reply)
+  }) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest>
+}
+
+export const fail = (message: string, details: unknown = null, status = 500) =>
+  Effect.fail(new ApiFailure({ message, details, status }))
