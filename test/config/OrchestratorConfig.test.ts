@@ -101,3 +101,12 @@ describe("locateJsonError", () => {
     )
   })
 })
+
+describe("docs/configuration.md", () => {
+  it("lists every configuration key", async () => {
+    const fs = await import("node:fs")
+    const doc = fs.readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8")
+    const missing = Object.keys(fields).filter((k) => !doc.includes(`| \`${k}\` |`))
+    expect(missing).toEqual([])
+  })
+})
