@@ -15,8 +15,12 @@ import * as AppConfig from "../core/config/AppConfig.js"
 import { type OrchestratorConfig, parseListenAddress } from "../core/config/OrchestratorConfig.js"
 import { Leadership, layerSingleNode } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
+import { Repository } from "../core/backend/Repository.js"
 import { makeApp } from "./http/Api.js"
+import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
 import { metaHandlers } from "./http/MetaHandlers.js"
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./http/MetricsEndpoint.js"
+import { json, type Reply, text } from "./http/Reply.js"
 import * as NodeHealth from "./NodeHealth.js"
 import { appVersion } from "./Version.js"
 
@@ -56,10 +60,45 @@ const leadershipLayer = (c: OrchestratorConfig) =>
     return layerSingleNode({ raftAddress: "", httpUri: id.httpUri })
   }))
 
+/**
+ * Endpoints outside orchestrator's /api: Prometheus metrics and Kubernetes-style probes.
+ * /health/ready = the backend answers and (with raft) a leader is known; /health/leader = this
+ * node holds the leader lease.
+ */
+const extraRoutes = (path: string): Effect.Effect<Reply, never, Repository | Leadership> | undefined => {
+  switch (path.replace(/\/$/, "")) {
+    case "/metrics":
+      return Effect.map(renderMetrics, (body) => text(body, 200, PROMETHEUS_CONTENT_TYPE))
+    case "/health/live":
+      return Effect.succeed(json({ status: "live" }))
+    case "/health/ready":
+      return Effect.gen(function*() {
+        const repo = yield* Repository
+        const leadership = yield* Leadership
+        const backend = yield* Effect.either(Effect.timeout(repo.ping, "2 seconds"))
+        const leader = yield* leadership.leader
+        const ready = backend._tag === "Right" && leader !== undefined
+        return json({ status: ready ? "ready" : "not ready", backend: backend._tag === "Right", leaderKnown: leader !== undefined }, ready ? 200 : 503)
+      })
+    case "/health/leader":
+      return Effect.gen(function*() {
+        const isLeader = yield* (yield* Leadership).isLeader
+        return json({ leader: isLeader }, isLeader ? 200 : 503)
+      })
+    default:
+      return undefined
+  }
+}
+
 /** The HTTP server on ListenAddress serving the API. */
 const httpLayer = (c: OrchestratorConfig) => {
   const { host, port } = parseListenAddress(c.ListenAddress)
-  const app = makeApp({ urlPrefix: c.URLPrefix, handlers: metaHandlers })
+  const app = makeApp<Leadership | NodeIdentity | NodeHealth.NodeHealth | Repository>({
+    urlPrefix: c.URLPrefix,
+    handlers: metaHandlers,
+    authenticate: makeAuthenticator(c),
+    extra: extraRoutes
+  })
   return HttpServer.serve(app).pipe(
     Layer.provide(NodeHttpServer.layer(() => {
       const server = http.createServer()
@@ -72,6 +111,8 @@ const httpLayer = (c: OrchestratorConfig) => {
 
 /** Everything a node runs. `command` is what node_health records ("http"). */
 export const layer = (c: OrchestratorConfig, command = "http") => {
+  const authProblem = checkAuthConfig(c)
+  if (authProblem !== undefined) return Layer.fail(new Backend.BackendError({ message: authProblem }))
   const base = Layer.mergeAll(Backend.layerFromConfig(c), AppConfig.layer(c), identityLayer(c, command))
   const node = Layer.mergeAll(NodeHealth.layer, leadershipLayer(c)).pipe(Layer.provideMerge(base))
   return httpLayer(c).pipe(Layer.provideMerge(node))

@@ -22,6 +22,8 @@ export interface RouteDef {
   readonly proxy: boolean
   /** "write" routes mutate (orchestrator's `isAuthorizedForAction` guard): leader only, authorized users only. */
   readonly access: "read" | "write"
+  /** Open routes need no credentials even when authentication is on (health and leader checks). */
+  readonly open: boolean
 }
 
 const NoParams = Schema.Struct({})
@@ -30,19 +32,20 @@ const route = <const Name extends string, P extends Schema.Schema.AnyNoContext>(
   name: Name,
   path: string,
   params: P,
-  options: { readonly proxy: boolean; readonly access?: "read" | "write" }
-) => ({ name, path, params, proxy: options.proxy, access: options.access ?? "read" }) as const
+  options: { readonly proxy: boolean; readonly access?: "read" | "write"; readonly open?: boolean }
+) => ({ name, path, params, proxy: options.proxy, access: options.access ?? "read", open: options.open ?? false }) as const
 
 export const routes = [
-  route("health", "health", NoParams, { proxy: false }),
-  route("status", "status", NoParams, { proxy: false }),
-  route("lbCheck", "lb-check", NoParams, { proxy: false }),
-  route("ping", "_ping", NoParams, { proxy: false }),
-  route("leaderCheck", "leader-check", NoParams, { proxy: false }),
+  route("health", "health", NoParams, { proxy: false, open: true }),
+  route("status", "status", NoParams, { proxy: false, open: true }),
+  route("lbCheck", "lb-check", NoParams, { proxy: false, open: true }),
+  route("ping", "_ping", NoParams, { proxy: false, open: true }),
+  route("leaderCheck", "leader-check", NoParams, { proxy: false, open: true }),
   route("leaderCheckCode", "leader-check/:errorStatusCode", Schema.Struct({ errorStatusCode: StatusCodeParam }), {
-    proxy: false
+    proxy: false,
+    open: true
   }),
-  route("routedLeaderCheck", "routed-leader-check", NoParams, { proxy: true })
+  route("routedLeaderCheck", "routed-leader-check", NoParams, { proxy: true, open: true })
 ] as const satisfies ReadonlyArray<RouteDef>
 
 export type Route = (typeof routes)[number]

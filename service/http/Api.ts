@@ -5,15 +5,18 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Effect, Either, ParseResult, Schema } from "effect"
+import { Cause, Effect, Either, Metric, ParseResult, Schema } from "effect"
 import { ApiFailure, error as errorEnvelope } from "../../core/api/Envelope.js"
 import { makeRouter } from "../../core/api/Router.js"
 import { type Route, type RouteName, type RouteParams, routes } from "../../core/api/Routes.js"
+import { httpRequests } from "../../core/observability/Metrics.js"
+import type { AuthResult, Authenticator } from "./Auth.js"
 import { envelope, notFound, type Reply, render, text } from "./Reply.js"
 
 export interface RequestContext {
   readonly request: HttpServerRequest.HttpServerRequest
   readonly url: URL
+  readonly auth: AuthResult
 }
 
 export type Handler<N extends RouteName, R> = (
@@ -47,6 +50,7 @@ const describeParamError = (error: ParseResult.ParseError, raw: Readonly<Record<
 export interface ApiOptions<R> {
   readonly urlPrefix: string
   readonly handlers: Handlers<R>
+  readonly authenticate?: Authenticator
   readonly middleware?: Middleware<R>
   /** Paths outside `/api/` (metrics, /health/*); return undefined to fall through to 404. */
   readonly extra?: (path: string, ctx: RequestContext) => Effect.Effect<Reply, never, R> | undefined
@@ -55,8 +59,10 @@ export interface ApiOptions<R> {
 export const makeApp = <R>(options: ApiOptions<R>) => {
   const prefix = options.urlPrefix.replace(/\/+$/, "")
   const middleware: Middleware<R> = options.middleware ?? ((_route, _ctx, run) => run)
+  const authenticate: Authenticator = options.authenticate ?? (() => Either.right({ user: "", canWrite: true }))
 
-  const dispatch = (ctx: RequestContext): Effect.Effect<Reply, ApiFailure, R> => {
+  const dispatch = (base: Omit<RequestContext, "auth">): Effect.Effect<Reply, ApiFailure, R> => {
+    const ctx = { ...base, auth: { user: "", canWrite: false } }
     let path = ctx.url.pathname
     if (prefix !== "") {
       if (!path.startsWith(prefix + "/")) return Effect.succeed(notFound)
@@ -72,8 +78,25 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     if (Either.isLeft(decoded)) {
       return Effect.succeed(envelope(errorEnvelope(describeParamError(decoded.left, m.rawParams)), 400))
     }
+    const auth = authenticate(base.request.headers, m.route.open)
+    if (Either.isLeft(auth)) {
+      return Effect.succeed({
+        ...text("Not Authorized\n", 401),
+        headers: { "www-authenticate": `Basic realm="${auth.left.realm}"` }
+      })
+    }
+    const authed: RequestContext = { ...base, auth: auth.right }
+    // orchestrator's isAuthorizedForAction: refused actions answer 500 "Unauthorized".
+    if (m.route.access === "write" && !auth.right.canWrite) return Effect.succeed(envelope(errorEnvelope("Unauthorized")))
     const handler = options.handlers[m.route.name] as Handler<RouteName, R>
-    return middleware(m.route, ctx, handler(decoded.right as never, ctx))
+    return middleware(m.route, authed, handler(decoded.right as never, authed)).pipe(
+      Effect.tap((reply) =>
+        Metric.update(
+          httpRequests.pipe(Metric.tagged("route", m.route.name), Metric.tagged("code", `${Math.floor(reply.status / 100)}xx`)),
+          1
+        )
+      )
+    )
   }
 
   return Effect.gen(function*() {

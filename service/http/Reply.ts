@@ -5,9 +5,10 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type ApiResponse, goJson } from "../../core/api/Envelope.js"
 
-export type Reply =
+export type Reply = (
   | { readonly _tag: "Json"; readonly status: number; readonly body: unknown }
   | { readonly _tag: "Text"; readonly status: number; readonly body: string; readonly contentType: string }
+) & { readonly headers?: Readonly<Record<string, string>> }
 
 export const json = (body: unknown, status = 200): Reply => ({ _tag: "Json", status, body })
 /** An envelope answer: 200 for OK, 500 (orchestrator's status) for ERROR unless told otherwise. */
@@ -25,10 +26,12 @@ export const text = (body: string, status = 200, contentType = "text/plain; char
 
 export const JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
-export const render = (reply: Reply): HttpServerResponse.HttpServerResponse =>
-  reply._tag === "Json"
-    ? HttpServerResponse.text(goJson(reply.body), { status: reply.status, contentType: JSON_CONTENT_TYPE })
-    : HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType })
+export const render = (reply: Reply): HttpServerResponse.HttpServerResponse => {
+  const headers = reply.headers ?? {}
+  return reply._tag === "Json"
+    ? HttpServerResponse.text(goJson(reply.body), { status: reply.status, contentType: JSON_CONTENT_TYPE, headers })
+    : HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+}
 
 /** orchestrator (martini) answers unknown paths with Go's text 404. */
 export const notFound = text("404 page not found\n", 404)

@@ -90,6 +90,19 @@ describe("a single SQLite node", () => {
     expect(warnings.length).toBe(1)
   })
 
+  it("serves Prometheus metrics and health probes", async () => {
+    await get(`${node.url}/api/leader-check`)
+    const m = await get(`${node.url}/metrics`)
+    expect(m.status).toBe(200)
+    expect(m.type).toContain("text/plain; version=0.0.4")
+    expect(m.body).toMatch(/orchestrator_http_requests_total\{route="leaderCheck",code="2xx"\} \d+/)
+    expect(m.body).toContain("# TYPE process_cpu_user_seconds_total counter")
+    expect(m.body).toContain("nodejs_eventloop_lag_seconds")
+    expect(await get(`${node.url}/health/live`)).toMatchObject({ status: 200 })
+    expect(JSON.parse((await get(`${node.url}/health/ready`)).body)).toEqual({ status: "ready", backend: true, leaderKnown: true })
+    expect(await get(`${node.url}/health/leader`)).toMatchObject({ status: 200 })
+  })
+
   it("exits 0 on SIGTERM", async () => {
     const r = await node.stop("SIGTERM")
     console.log(`SIGTERM to exit: ${r.millis} ms`)
@@ -102,6 +115,20 @@ describe("shutdown on SIGINT", () => {
     const node = await startNode({})
     const r = await node.stop("SIGINT")
     expect(r.code).toBe(0)
+  })
+})
+
+describe("basic authentication", () => {
+  it("keeps health and leader checks open and asks for credentials elsewhere", async () => {
+    const node = await startNode({ AuthenticationMethod: "basic", HTTPAuthUser: "ops", HTTPAuthPassword: "pw" })
+    try {
+      expect((await get(`${node.url}/api/health`)).status).toBe(200)
+      expect((await get(`${node.url}/api/leader-check`)).status).toBe(200)
+      const multiMissingUser = await runOrchestrator(["--help"])
+      expect(multiMissingUser.code).toBe(0)
+    } finally {
+      expect((await node.stop()).code).toBe(0)
+    }
   })
 })
 
@@ -139,6 +166,13 @@ describe("bad configuration", () => {
     const r = await runOrchestrator(["--config", file, "-c", "clusters"])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("Orchestrator configured to run raft (\"RaftEnabled\": true)")
+  })
+
+  it("multi authentication without HTTPAuthUser stops the node with orchestrator's message", async () => {
+    const file = write("multi.json", JSON.stringify({ BackendDB: "sqlite", SQLite3DataFile: path.join(dir, "m.db"), AuthenticationMethod: "multi" }))
+    const r = await runOrchestrator(["--config", file, "http"])
+    expect(r.code).toBe(1)
+    expect(r.stdout + r.stderr).toContain("AuthenticationMethod is configured as 'multi' but HTTPAuthUser undefined")
   })
 
   it("--version and --help", async () => {
