@@ -18,8 +18,11 @@ import {
   type PromotionRule,
   type Recovery,
   type RecoveryStep,
+  type ReplicatedDump,
+  replicatedTables,
   Repository,
-  RepositoryError
+  RepositoryError,
+  type TableDump
 } from "../../core/backend/Repository.js"
 import type { Dialect } from "./Migrations.js"
 
@@ -283,6 +286,7 @@ export const make = (dialect: Dialect) =>
             WHERE hostname = ${m.key.hostname} AND port = ${m.key.port} AND maintenance_active = 1 AND end_timestamp <= ${m.beginTimestamp}`
           const n = yield* mutate(sql`${insertIgnore} database_instance_maintenance ${
             sql.insert({
+              ...(m.id !== undefined ? { maintenance_id: m.id } : {}),
               hostname: m.key.hostname,
               port: m.key.port,
               maintenance_active: 1,
@@ -295,7 +299,7 @@ export const make = (dialect: Dialect) =>
               explicitly_bounded: m.explicitlyBounded ? 1 : 0
             })
           }`)
-          return n > 0 ? yield* insertId : undefined
+          return n > 0 ? (m.id ?? (yield* insertId)) : undefined
         }))),
       endMaintenance: (k) =>
         wrap("endMaintenance")(atomically(Effect.map(
@@ -430,6 +434,7 @@ export const make = (dialect: Dialect) =>
         wrap("registerFailureDetection")(atomically(Effect.gen(function*() {
           const n = yield* mutate(sql`${insertIgnore} topology_failure_detection ${
             sql.insert({
+              ...(d.id !== undefined ? { detection_id: d.id } : {}),
               hostname: d.key.hostname,
               port: d.key.port,
               analysis: d.analysis,
@@ -446,7 +451,7 @@ export const make = (dialect: Dialect) =>
               analysis_entry: d.analysisEntry
             })
           }`)
-          return n > 0 ? yield* insertId : undefined
+          return n > 0 ? (d.id ?? (yield* insertId)) : undefined
         }))),
       readFailureDetections: (limit, offset) =>
         wrap("readFailureDetections")(Effect.map(
@@ -457,6 +462,7 @@ export const make = (dialect: Dialect) =>
         wrap("insertRecovery")(atomically(Effect.gen(function*() {
           const n = yield* mutate(sql`${insertIgnore} topology_recovery ${
             sql.insert({
+              ...(r.id !== undefined ? { recovery_id: r.id } : {}),
               uid: r.uid,
               hostname: r.key.hostname,
               port: r.key.port,
@@ -486,7 +492,7 @@ export const make = (dialect: Dialect) =>
               analysis_entry: r.analysisEntry
             })
           }`)
-          return n > 0 ? yield* insertId : undefined
+          return n > 0 ? (r.id ?? (yield* insertId)) : undefined
         }))),
       resolveRecovery: (uid, res) =>
         wrap("resolveRecovery")(atomically(Effect.map(
@@ -535,7 +541,12 @@ export const make = (dialect: Dialect) =>
       },
       writeRecoveryStep: (step) =>
         wrap("writeRecoveryStep")(Effect.asVoid(sql`INSERT INTO topology_recovery_steps ${
-          sql.insert({ recovery_uid: step.recoveryUid, audit_at: step.auditAt, message: step.message })
+          sql.insert({
+            ...(step.id !== undefined ? { recovery_step_id: step.id } : {}),
+            recovery_uid: step.recoveryUid,
+            audit_at: step.auditAt,
+            message: step.message
+          })
         }`)),
       readRecoverySteps: (uid) =>
         wrap("readRecoverySteps")(Effect.map(
@@ -568,6 +579,28 @@ export const make = (dialect: Dialect) =>
           (cause) => Effect.fail(new RepositoryError({ operation: "transaction", cause }))
         ),
 
+      dumpReplicated: wrap("dumpReplicated")(Effect.gen(function*() {
+        const out: Record<string, TableDump> = {}
+        for (const table of replicatedTables) {
+          const rows = yield* sql<Row>`SELECT * FROM ${sql(table)} ORDER BY ${sql.unsafe(dumpOrder[table])}`
+          const columns = rows[0] ? Object.keys(rows[0]).sort() : []
+          out[table] = { columns, rows: rows.map((r) => columns.map((c) => cell(r[c]))) }
+        }
+        return out as ReplicatedDump
+      })),
+      restoreReplicated: (dump) =>
+        wrap("restoreReplicated")(Effect.gen(function*() {
+          for (const table of replicatedTables) {
+            yield* sql`DELETE FROM ${sql(table)}`
+            const t = dump[table]
+            if (t === undefined || t.rows.length === 0) continue
+            const records = t.rows.map((row) => Object.fromEntries(t.columns.map((c, i) => [c, row[i] ?? null])))
+            for (const batch of chunks(records, BATCH_ROWS)) {
+              yield* sql`INSERT INTO ${sql(table)} ${sql.insert(batch)}`
+            }
+          }
+        })),
+
       getMeta: (k) =>
         wrap("getMeta")(Effect.map(sql<Row>`SELECT meta_value FROM orchestrator_meta WHERE meta_key = ${k}`, (rows) =>
           rows[0] ? str(rows[0].meta_value) : undefined)),
@@ -578,6 +611,34 @@ export const make = (dialect: Dialect) =>
     }
     return repo
   })
+
+/** A stable order per table, so two nodes with equal tables produce byte-equal dumps. */
+const dumpOrder: Record<(typeof replicatedTables)[number], string> = {
+  database_instance_downtime: "hostname, port",
+  database_instance_maintenance: "maintenance_id",
+  candidate_database_instance: "hostname, port",
+  database_instance_tags: "hostname, port, tag_name",
+  database_instance_pool: "pool, hostname, port",
+  hostname_unresolve: "hostname",
+  kv_store: "store_key",
+  cluster_alias_override: "cluster_name",
+  global_recovery_disable: "disable_recovery",
+  topology_failure_detection: "detection_id",
+  topology_recovery: "recovery_id",
+  topology_recovery_steps: "recovery_step_id"
+}
+
+/** Dump cells are JSON-safe scalars (MySQL may return BIGINT as string or bigint, DATETIME as Date). */
+const cell = (v: unknown): string | number | null =>
+  v === null || v === undefined
+    ? null
+    : typeof v === "number" || typeof v === "string"
+    ? v
+    : typeof v === "bigint"
+    ? Number(v)
+    : v instanceof Date
+    ? v.getTime()
+    : String(v)
 
 const toTag = (r: Row): InstanceTag => ({ key: keyOf(r), tagName: str(r.tag_name), tagValue: str(r.tag_value) })
 

@@ -159,6 +159,37 @@ export type NewRecovery = Omit<
   "id" | "endRecovery" | "acknowledged" | "acknowledgedAt" | "acknowledgedBy" | "acknowledgedComment"
 >
 
+/**
+ * In raft mode rows created by replicated ops take the op's log index as their id, so every node
+ * assigns the same ids whatever its auto-increment history; without raft the backend assigns them.
+ */
+export interface ExplicitId {
+  readonly id?: number | undefined
+}
+
+/** Table dumps in orchestrator's NamedResultData shape: column names and rows of values. */
+export interface TableDump {
+  readonly columns: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<string | number | null>>
+}
+export type ReplicatedDump = Readonly<Record<string, TableDump>>
+
+/** The tables whose content raft replicates (design.md "who owns which data"). */
+export const replicatedTables = [
+  "database_instance_downtime",
+  "database_instance_maintenance",
+  "candidate_database_instance",
+  "database_instance_tags",
+  "database_instance_pool",
+  "hostname_unresolve",
+  "kv_store",
+  "cluster_alias_override",
+  "global_recovery_disable",
+  "topology_failure_detection",
+  "topology_recovery",
+  "topology_recovery_steps"
+] as const
+
 type R<A> = Effect.Effect<A, RepositoryError>
 
 export class Repository extends Context.Tag("orchestrator/Repository")<Repository, {
@@ -190,7 +221,7 @@ export class Repository extends Context.Tag("orchestrator/Repository")<Repositor
 
   // Maintenance (replicated in raft mode, unlike orchestrator)
   /** Fails with `undefined` result when the instance is already under active maintenance. */
-  readonly beginMaintenance: (m: Omit<Maintenance, "id">) => R<number | undefined>
+  readonly beginMaintenance: (m: Omit<Maintenance, "id"> & ExplicitId) => R<number | undefined>
   readonly endMaintenance: (key: HostPort) => R<boolean>
   readonly endMaintenanceById: (id: number) => R<boolean>
   readonly readActiveMaintenance: (now: number) => R<ReadonlyArray<Maintenance>>
@@ -229,9 +260,9 @@ export class Repository extends Context.Tag("orchestrator/Repository")<Repositor
 
   // Failure detection and recovery audit (replicated)
   /** Insert-if-absent on (key, analysis actionability, active period): returns the id if new. */
-  readonly registerFailureDetection: (d: NewFailureDetection) => R<number | undefined>
+  readonly registerFailureDetection: (d: NewFailureDetection & ExplicitId) => R<number | undefined>
   readonly readFailureDetections: (limit: number, offset: number) => R<ReadonlyArray<FailureDetection>>
-  readonly insertRecovery: (r: NewRecovery) => R<number | undefined>
+  readonly insertRecovery: (r: NewRecovery & ExplicitId) => R<number | undefined>
   readonly resolveRecovery: (
     uid: string,
     result: {
@@ -255,7 +286,7 @@ export class Repository extends Context.Tag("orchestrator/Repository")<Repositor
       | { readonly _tag: "Uid"; readonly uid: string },
     ack: { readonly by: string; readonly comment: string; readonly at: number }
   ) => R<number>
-  readonly writeRecoveryStep: (step: Omit<RecoveryStep, "id">) => R<void>
+  readonly writeRecoveryStep: (step: Omit<RecoveryStep, "id"> & ExplicitId) => R<void>
   readonly readRecoverySteps: (uid: string) => R<ReadonlyArray<RecoveryStep>>
 
   // Raft apply bookkeeping (local): the last applied log index, written in the same transaction as the op.
@@ -263,6 +294,11 @@ export class Repository extends Context.Tag("orchestrator/Repository")<Repositor
   readonly writeAppliedIndex: (index: number, term: number) => R<void>
   /** Runs `effect` in one backend transaction. */
   readonly transaction: <A, E, Req>(effect: Effect.Effect<A, E, Req>) => Effect.Effect<A, E | RepositoryError, Req>
+
+  /** The replicated tables, for a raft snapshot (deterministic order). */
+  readonly dumpReplicated: R<ReplicatedDump>
+  /** Replaces every replicated table with the dump's rows (call inside `transaction` to be atomic). */
+  readonly restoreReplicated: (dump: ReplicatedDump) => R<void>
 
   // Small local metadata (leader URI and the like).
   readonly getMeta: (key: string) => R<string | undefined>
