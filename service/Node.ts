@@ -19,6 +19,8 @@ import { Repository } from "../core/backend/Repository.js"
 import { makeApp } from "./http/Api.js"
 import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
 import { metaHandlers } from "./http/MetaHandlers.js"
+import { replicatedHandlers } from "./http/ReplicatedHandlers.js"
+import * as CommandLog from "../core/ops/CommandLog.js"
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./http/MetricsEndpoint.js"
 import { json, type Reply, text } from "./http/Reply.js"
 import * as NodeHealth from "./NodeHealth.js"
@@ -93,9 +95,11 @@ const extraRoutes = (path: string): Effect.Effect<Reply, never, Repository | Lea
 /** The HTTP server on ListenAddress serving the API. */
 const httpLayer = (c: OrchestratorConfig) => {
   const { host, port } = parseListenAddress(c.ListenAddress)
-  const app = makeApp<Leadership | NodeIdentity | NodeHealth.NodeHealth | Repository>({
+  const app = makeApp<
+    Leadership | NodeIdentity | NodeHealth.NodeHealth | Repository | AppConfig.AppConfig | CommandLog.CommandLog
+  >({
     urlPrefix: c.URLPrefix,
-    handlers: metaHandlers,
+    handlers: { ...metaHandlers, ...replicatedHandlers },
     authenticate: makeAuthenticator(c),
     extra: extraRoutes
   })
@@ -114,6 +118,6 @@ export const layer = (c: OrchestratorConfig, command = "http") => {
   const authProblem = checkAuthConfig(c)
   if (authProblem !== undefined) return Layer.fail(new Backend.BackendError({ message: authProblem }))
   const base = Layer.mergeAll(Backend.layerFromConfig(c), AppConfig.layer(c), identityLayer(c, command))
-  const node = Layer.mergeAll(NodeHealth.layer, leadershipLayer(c)).pipe(Layer.provideMerge(base))
+  const node = Layer.mergeAll(NodeHealth.layer, leadershipLayer(c), CommandLog.layerLocal).pipe(Layer.provideMerge(base))
   return httpLayer(c).pipe(Layer.provideMerge(node))
 }

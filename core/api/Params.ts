@@ -27,3 +27,18 @@ export const StatusCodeParam = expect(
 
 /** Any non-empty path segment (cluster hints, owners, reasons, tag names...). */
 export const TextParam = expect(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024)), "a non-empty value")
+
+/** A promotion rule accepted by register-candidate (orchestrator refuses `must` as "not supported yet"). */
+export const PromotionRuleParam = expect(
+  Schema.Literal("prefer", "neutral", "prefer_not", "must_not"),
+  "one of prefer, neutral, prefer_not, must_not"
+)
+
+/** A positive integer id (maintenance key, recovery id). */
+export const IdParam = expect(
+  Schema.compose(Schema.String.pipe(Schema.pattern(/^[0-9]{1,15}$/)), Schema.NumberFromString.pipe(Schema.int())),
+  "a positive integer"
+)
+
+/** host + port, the instance key of most routes. */
+export const InstanceParams = { host: HostParam, port: PortParam }

@@ -85,6 +85,7 @@ export const fields = {
 
   // Discovery and probing
   InstancePollSeconds: opt(PositiveInt, 5),
+  MaintenanceExpireMinutes: opt(PositiveInt, 10),
   ReasonableInstanceCheckSeconds: opt(PositiveInt, 1),
   DiscoveryMaxConcurrency: opt(PositiveInt, 300),
   DiscoveryQueueCapacity: opt(PositiveInt, 100_000),
