@@ -1,29 +1,37 @@
 /**
- * One orchestrator node, wired from its configuration: backend, identity, leadership, node
- * health and the HTTP API. Every long-lived part is a scoped layer, so interrupting the program
- * (SIGTERM/SIGINT) closes the HTTP listener after in-flight requests, interrupts every fiber and
- * closes the backend, in that order.
+ * One orchestrator node, wired from its configuration: backend, identity, leadership, the command log
+ * (local, or raft with RaftEnabled), node health and the HTTP API. Every long-lived part is a scoped
+ * layer, so interrupting the program (SIGTERM/SIGINT) closes the HTTP listener after in-flight
+ * requests, interrupts every fiber (raft, probes) and closes the stores and the backend, in that order.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Layer, PubSub } from "effect"
 import * as crypto from "node:crypto"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as Backend from "../adapters/backend/Backend.js"
+import { Repository } from "../core/backend/Repository.js"
 import * as AppConfig from "../core/config/AppConfig.js"
 import { type OrchestratorConfig, parseListenAddress } from "../core/config/OrchestratorConfig.js"
 import { Leadership, layerSingleNode } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
-import { Repository } from "../core/backend/Repository.js"
+import type { Reaction } from "../core/ops/Apply.js"
+import * as CommandLog from "../core/ops/CommandLog.js"
 import { makeApp } from "./http/Api.js"
 import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
+import { leaderGate } from "./http/LeaderGate.js"
+import { instanceHandlers } from "./http/InstanceHandlers.js"
 import { metaHandlers } from "./http/MetaHandlers.js"
-import { replicatedHandlers } from "./http/ReplicatedHandlers.js"
-import * as CommandLog from "../core/ops/CommandLog.js"
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./http/MetricsEndpoint.js"
+import { raftHandlers } from "./http/RaftHandlers.js"
+import { replicatedHandlers } from "./http/ReplicatedHandlers.js"
 import { json, type Reply, text } from "./http/Reply.js"
+import type { Discovery } from "../core/discovery/Discovery.js"
+import * as DiscoveryService from "./Discovery.js"
 import * as NodeHealth from "./NodeHealth.js"
+import * as RaftServices from "./raft/RaftServices.js"
+import * as RaftSetup from "./raft/RaftSetup.js"
 import { appVersion } from "./Version.js"
 
 /** This node's HTTP URI: HTTPAdvertise, else derived from RaftAdvertise's host and the listen port (orchestrator's rule). */
@@ -34,33 +42,19 @@ export const httpUriOf = (c: OrchestratorConfig): string => {
   return `http://${c.RaftEnabled ? raftHost : host ?? os.hostname()}:${port}`
 }
 
-export const identityLayer = (c: OrchestratorConfig, command: string) =>
+export const identityLayer = (c: OrchestratorConfig, command: string, nodeId: string) =>
   Layer.effect(
     NodeIdentity,
-    Effect.map(Clock.currentTimeMillis, (now) => {
-      const httpUri = httpUriOf(c)
-      return {
-        hostname: os.hostname(),
-        token: crypto.randomBytes(16).toString("hex"),
-        command,
-        appVersion,
-        nodeId: c.RaftEnabled ? c.RaftAdvertise || c.RaftBind : httpUri.replace(/^https?:\/\//, ""),
-        httpUri,
-        startedAt: now
-      }
-    })
+    Effect.map(Clock.currentTimeMillis, (now) => ({
+      hostname: os.hostname(),
+      token: crypto.randomBytes(16).toString("hex"),
+      command,
+      appVersion,
+      nodeId,
+      httpUri: httpUriOf(c),
+      startedAt: now
+    }))
   )
-
-const leadershipLayer = (c: OrchestratorConfig) =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const id = yield* NodeIdentity
-    if (c.RaftEnabled) {
-      return Layer.fail(
-        new Backend.BackendError({ message: "RaftEnabled: raft mode is not available in this build yet (see docs/compat.md)" })
-      ) as Layer.Layer<Leadership, Backend.BackendError>
-    }
-    return layerSingleNode({ raftAddress: "", httpUri: id.httpUri })
-  }))
 
 /**
  * Endpoints outside orchestrator's /api: Prometheus metrics and Kubernetes-style probes.
@@ -92,15 +86,24 @@ const extraRoutes = (path: string): Effect.Effect<Reply, never, Repository | Lea
   }
 }
 
+type AppServices =
+  | Leadership
+  | NodeIdentity
+  | NodeHealth.NodeHealth
+  | Repository
+  | AppConfig.AppConfig
+  | CommandLog.CommandLog
+  | RaftServices.RaftAccess
+  | Discovery
+
 /** The HTTP server on ListenAddress serving the API. */
 const httpLayer = (c: OrchestratorConfig) => {
   const { host, port } = parseListenAddress(c.ListenAddress)
-  const app = makeApp<
-    Leadership | NodeIdentity | NodeHealth.NodeHealth | Repository | AppConfig.AppConfig | CommandLog.CommandLog
-  >({
+  const app = makeApp<AppServices>({
     urlPrefix: c.URLPrefix,
-    handlers: { ...metaHandlers, ...replicatedHandlers },
+    handlers: { ...metaHandlers, ...raftHandlers, ...replicatedHandlers, ...instanceHandlers },
     authenticate: makeAuthenticator(c),
+    middleware: leaderGate({ forwardTimeoutMillis: 10_000 }),
     extra: extraRoutes
   })
   return HttpServer.serve(app).pipe(
@@ -113,11 +116,52 @@ const httpLayer = (c: OrchestratorConfig) => {
   )
 }
 
+/** Without raft: the single node is the leader and applies ops directly. */
+const singleNodeLayers = Layer.mergeAll(
+  Layer.unwrapEffect(Effect.map(NodeIdentity, (id) => layerSingleNode({ raftAddress: "", httpUri: id.httpUri }))),
+  CommandLog.layerLocal,
+  RaftServices.layerNoRaft
+)
+
+/** With raft: the runtime, its command log and leadership, and the leader's housekeeping. */
+const raftLayers = (c: OrchestratorConfig, plan: RaftSetup.RaftPlan, hub: PubSub.PubSub<Reaction>) => {
+  const raftNode = RaftSetup.layerRaftNode(c, plan, hub)
+  const leadership = RaftServices.layerLeadership.pipe(Layer.provideMerge(RaftServices.layerLeaderUris(hub)))
+  const commandLog = RaftServices.layerCommandLog(hub).pipe(Layer.provideMerge(leadership))
+  return Layer.mergeAll(
+    RaftServices.layerLeaderDuties,
+    RaftServices.layerRaftAccess,
+    RaftServices.layerJoinWatchdog(c.RaftJoinTimeoutSeconds)
+  ).pipe(
+    Layer.provideMerge(commandLog),
+    Layer.provideMerge(raftNode)
+  )
+}
+
 /** Everything a node runs. `command` is what node_health records ("http"). */
 export const layer = (c: OrchestratorConfig, command = "http") => {
   const authProblem = checkAuthConfig(c)
   if (authProblem !== undefined) return Layer.fail(new Backend.BackendError({ message: authProblem }))
-  const base = Layer.mergeAll(Backend.layerFromConfig(c), AppConfig.layer(c), identityLayer(c, command))
-  const node = Layer.mergeAll(NodeHealth.layer, leadershipLayer(c), CommandLog.layerLocal).pipe(Layer.provideMerge(base))
-  return httpLayer(c).pipe(Layer.provideMerge(node))
+  return Layer.unwrapEffect(Effect.gen(function*() {
+    const plan = c.RaftEnabled ? yield* RaftSetup.plan(c) : undefined
+    const hub = yield* PubSub.unbounded<Reaction>()
+    const base = Layer.mergeAll(
+      Backend.layerFromConfig(c),
+      AppConfig.layer(c),
+      identityLayer(c, command, plan?.self ?? httpUriOf(c).replace(/^https?:\/\//, ""))
+    )
+    const coordination = plan === undefined ? singleNodeLayers : raftLayers(c, plan, hub)
+    const node = Layer.mergeAll(NodeHealth.layer, coordination).pipe(Layer.provideMerge(base))
+    const discovery = DiscoveryService.layerMysql.pipe(Layer.provideMerge(node))
+    return httpLayer(c).pipe(Layer.provideMerge(discovery))
+  }))
 }
+
+/** The services a `-c` command needs: the backend and a local command log (no HTTP, no raft). */
+export const cliLayer = (c: OrchestratorConfig) => {
+  const base = Layer.mergeAll(Backend.layerFromConfig(c), AppConfig.layer(c), identityLayer(c, "cli", "cli"))
+  return Layer.mergeAll(NodeHealth.layer, singleNodeLayers).pipe(Layer.provideMerge(base))
+}
+
+/** Every route's handler, keyed by route name (the HTTP app and the CLI share them). */
+export const allHandlers = { ...metaHandlers, ...raftHandlers, ...replicatedHandlers }

@@ -11,11 +11,12 @@
 import type { Schema } from "effect"
 import type { RouteDef } from "./RouteDef.js"
 import { metaRoutes } from "./routes/Meta.js"
+import { raftRoutes } from "./routes/Raft.js"
 import { replicatedRoutes } from "./routes/Replicated.js"
 
 export type { RouteDef } from "./RouteDef.js"
 
-export const routes = [...metaRoutes, ...replicatedRoutes] as const satisfies ReadonlyArray<RouteDef>
+export const routes = [...metaRoutes, ...raftRoutes, ...replicatedRoutes] as const satisfies ReadonlyArray<RouteDef>
 
 export type Route = (typeof routes)[number]
 export type RouteName = Route["name"]

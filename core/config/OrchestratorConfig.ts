@@ -91,6 +91,7 @@ export const fields = {
   DiscoveryQueueCapacity: opt(PositiveInt, 100_000),
   DiscoverySeeds: opt(StrList, []),
   DiscoverByShowSlaveHosts: opt(Bool, false),
+  DiscoveryBackoffMaxSeconds: opt(PositiveInt, 20), // ours
   UnseenInstanceForgetHours: opt(PositiveInt, 240),
   SkipMaxScaleCheck: opt(Bool, true),
   DataCenterPattern: opt(Str, ""),
@@ -120,7 +121,7 @@ export const fields = {
   RaftAuthSecretFile: opt(Str, ""), // ours: file holding that secret (preferred over the inline value)
   RaftTickMillis: opt(PositiveInt, 50), // ours
   RaftHeartbeatTicks: opt(PositiveInt, 2), // ours
-  RaftElectionTicks: opt(PositiveInt, 6), // ours
+  RaftElectionTicks: opt(PositiveInt, 7), // ours
   RaftTrailingLogs: opt(PositiveInt, 10_240),
   RaftSnapshotThreshold: opt(PositiveInt, 8192), // ours (orchestrator hard-codes 1)
   RaftSnapshotIntervalSeconds: opt(PositiveInt, 1800), // ours (orchestrator hard-codes 30 min)
@@ -248,6 +249,9 @@ const crossChecks = (c: OrchestratorConfig): ReadonlyArray<string> => {
   }
   if (c.RaftHeartbeatTicks >= c.RaftElectionTicks) {
     problems.push("RaftHeartbeatTicks: must be smaller than RaftElectionTicks")
+  }
+  if (c.RaftElectionTicks < 3) {
+    problems.push("RaftElectionTicks: must be at least 3 (the leader lease is RaftElectionTicks - 2 ticks)")
   }
   return problems
 }

@@ -15,7 +15,7 @@ export type Reaction =
   | { readonly _tag: "Forgotten"; readonly key: Key }
   | { readonly _tag: "Yield"; readonly exceptRaftAddress: string }
   | { readonly _tag: "YieldHint"; readonly hint: string }
-  | { readonly _tag: "LeaderUri"; readonly uri: string }
+  | { readonly _tag: "LeaderUri"; readonly uri: string; readonly raftAddress: string }
 
 export const LEADER_URI_META = "leader-uri"
 
@@ -82,7 +82,7 @@ export const applyOp = (op: Op, index?: number): Effect.Effect<ReadonlyArray<Rea
         return none
       case "leader-uri":
         yield* repo.putMeta(LEADER_URI_META, op.uri)
-        return [{ _tag: "LeaderUri", uri: op.uri }]
+        return [{ _tag: "LeaderUri", uri: op.uri, raftAddress: op.raftAddress }]
       case "yield":
         return [{ _tag: "Yield", exceptRaftAddress: op.raftAddress }]
       case "yield-hint":

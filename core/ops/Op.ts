@@ -90,7 +90,8 @@ export const SetClusterAliasManualOverride = op("set-cluster-alias-manual-overri
 })
 export const DisableGlobalRecoveries = op("disable-global-recoveries", {})
 export const EnableGlobalRecoveries = op("enable-global-recoveries", {})
-export const LeaderUri = op("leader-uri", { uri: Schema.String })
+/** A new leader announces its HTTP URI (orchestrator's leader-uri), with its raft address so followers can map one to the other. */
+export const LeaderUri = op("leader-uri", { uri: Schema.String, raftAddress: Schema.String })
 /** Every node except `raftAddress` steps back from leadership for a while (orchestrator's yield). */
 export const Yield = op("yield", { raftAddress: Schema.String })
 /** Every node whose hostname does not contain `hint` steps back (orchestrator's yield-hint). */

@@ -114,7 +114,8 @@ const main = (argv: ReadonlyArray<string>) => {
   if (command !== undefined) {
     const loaded = loadConfig(args)
     if (loaded.config.RaftEnabled && !args.bools.has("ignore-raft-setup")) die(RAFT_REFUSAL)
-    die(`Unknown command: ${command} (the backend commands are listed in docs/compat.md)`)
+    void import("./Commands.js").then((m) => m.runCommand(loaded.config, command, args)).then((code) => process.exit(code))
+    return
   }
   if (positional === "http") return runHttp(loadConfig(args), args.bools.has("debug"))
   die(`unknown command ${JSON.stringify(positional)}: expected "http" or -c <command>\n\n${usage}`, 2)

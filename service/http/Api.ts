@@ -13,9 +13,12 @@ import { httpRequests } from "../../core/observability/Metrics.js"
 import type { AuthResult, Authenticator } from "./Auth.js"
 import { envelope, notFound, type Reply, render, text } from "./Reply.js"
 
+/** What a handler may know of its request: no HTTP library types, so the CLI can call handlers too. */
 export interface RequestContext {
-  readonly request: HttpServerRequest.HttpServerRequest
+  readonly method: string
   readonly url: URL
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly remoteAddress: string | undefined
   readonly auth: AuthResult
 }
 
@@ -38,7 +41,7 @@ export const MAX_URL_BYTES = 8192
 
 const match = makeRouter(routes)
 
-const describeParamError = (error: ParseResult.ParseError, raw: Readonly<Record<string, string>>): string =>
+export const describeParamError = (error: ParseResult.ParseError, raw: Readonly<Record<string, string>>): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) => {
       const name = String(issue.path[0] ?? "parameter")
@@ -68,7 +71,7 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
       if (!path.startsWith(prefix + "/")) return Effect.succeed(notFound)
       path = path.slice(prefix.length)
     }
-    if (ctx.request.method !== "GET" && ctx.request.method !== "HEAD") return Effect.succeed(notFound)
+    if (ctx.method !== "GET" && ctx.method !== "HEAD") return Effect.succeed(notFound)
     if (!path.startsWith("/api/")) return options.extra?.(path, ctx) ?? Effect.succeed(notFound)
     const m = match(path.slice("/api/".length))
     if (m === undefined) return Effect.succeed(notFound)
@@ -78,7 +81,7 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     if (Either.isLeft(decoded)) {
       return Effect.succeed(envelope(errorEnvelope(describeParamError(decoded.left, m.rawParams)), 400))
     }
-    const auth = authenticate(base.request.headers, m.route.open)
+    const auth = authenticate(base.headers, m.route.open)
     if (Either.isLeft(auth)) {
       return Effect.succeed({
         ...text("Not Authorized\n", 401),
@@ -108,7 +111,12 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     } catch {
       return render(envelope(errorEnvelope("malformed request URL"), 400))
     }
-    const reply = yield* dispatch({ request, url }).pipe(
+    const reply = yield* dispatch({
+      method: request.method,
+      url,
+      headers: request.headers,
+      remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
+    }).pipe(
       Effect.catchTag("ApiFailure", (f) => Effect.succeed(envelope(errorEnvelope(f.message, f.details), f.status))),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)

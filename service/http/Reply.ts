@@ -8,6 +8,8 @@ import { type ApiResponse, goJson } from "../../core/api/Envelope.js"
 export type Reply = (
   | { readonly _tag: "Json"; readonly status: number; readonly body: unknown }
   | { readonly _tag: "Text"; readonly status: number; readonly body: string; readonly contentType: string }
+  /** A response relayed as received (forwarding to the leader). */
+  | { readonly _tag: "Raw"; readonly status: number; readonly body: Uint8Array; readonly contentType: string }
 ) & { readonly headers?: Readonly<Record<string, string>> }
 
 export const json = (body: unknown, status = 200): Reply => ({ _tag: "Json", status, body })
@@ -28,9 +30,14 @@ export const JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 export const render = (reply: Reply): HttpServerResponse.HttpServerResponse => {
   const headers = reply.headers ?? {}
-  return reply._tag === "Json"
-    ? HttpServerResponse.text(goJson(reply.body), { status: reply.status, contentType: JSON_CONTENT_TYPE, headers })
-    : HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+  switch (reply._tag) {
+    case "Json":
+      return HttpServerResponse.text(goJson(reply.body), { status: reply.status, contentType: JSON_CONTENT_TYPE, headers })
+    case "Text":
+      return HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+    case "Raw":
+      return HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: reply.contentType, headers })
+  }
 }
 
 /** orchestrator (martini) answers unknown paths with Go's text 404. */

@@ -45,12 +45,12 @@ describe("replicated ops", () => {
         { _tag: "put-key-value", key: "mysql/master/c", value: "db1:3306", at: 5 },
         { _tag: "register-candidate", key: k1, promotionRule: "prefer", lastSuggested: 100, priority: 1 },
         { _tag: "disable-global-recoveries" },
-        { _tag: "leader-uri", uri: "http://a:3000" },
+        { _tag: "leader-uri", uri: "http://a:3000", raftAddress: "a:10008" },
         { _tag: "discover", key: k1 },
         { _tag: "yield", raftAddress: "a:10008" }
       ] satisfies ReadonlyArray<Op>, (op, i) => applyOp(op, i + 1))
       assert.deepStrictEqual(reactions.flat(), [
-        { _tag: "LeaderUri", uri: "http://a:3000" },
+        { _tag: "LeaderUri", uri: "http://a:3000", raftAddress: "a:10008" },
         { _tag: "Probe", key: k1 },
         { _tag: "Yield", exceptRaftAddress: "a:10008" }
       ])

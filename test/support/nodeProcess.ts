@@ -82,6 +82,7 @@ export const startNode = async (
       const t0 = Date.now()
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       const r = await exited
+      // Only the node's own temp dir goes; data placed elsewhere by the config (clusters) stays.
       fs.rmSync(dir, { recursive: true, force: true })
       return { ...r, millis: Date.now() - t0 }
     }

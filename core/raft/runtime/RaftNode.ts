@@ -1,0 +1,428 @@
+/**
+ * The Effect runtime around the pure raft core: one driver fiber owns the RaftState and steps it with
+ * inputs from a queue (ticks, received messages, proposals, read requests, persistence completions),
+ * then carries out the outputs through the ports, in the order the core requires (State.ts):
+ *   send `messages` → persist (fsync) → send `messagesAfterPersist` → step `Persisted` →
+ *   install/apply snapshots → apply committed entries → answer proposals and reads → serve snapshot reads.
+ * Inputs are taken in batches, so many proposals share one fsync (group commit).
+ *
+ * Leadership for clients is `isLeader`: the core's lease check evaluated at the node's *wall-clock* tick
+ * (ticks counted from the last processed tick plus elapsed real time), so a node whose driver stalls does
+ * not keep claiming leadership on a stale tick count.
+ */
+import { Clock, Context, Data, Deferred, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
+import * as Metrics from "../../observability/Metrics.js"
+import * as ConfChangeMod from "../ConfChange.js"
+import type { RaftConfig } from "../Config.js"
+import { isLeaderWithLease } from "../Lease.js"
+import { init, type Persisted, status } from "../Raft.js"
+import { bytesToWire, wireToBytes } from "../ports/Checksum.js"
+import { LogStore } from "../ports/LogStore.js"
+import { RaftTransport } from "../ports/RaftTransport.js"
+import { SnapshotStore } from "../ports/SnapshotStore.js"
+import { StableStore, metaHasJoined } from "../ports/StableStore.js"
+import type { Input, Output, Persist, RaftState, Role } from "../State.js"
+import { step } from "../Step.js"
+import type { Entry, Index, NodeId, SnapshotMeta, Term } from "../Types.js"
+import { StateMachine } from "./StateMachine.js"
+
+export class RaftError extends Data.TaggedError("RaftError")<{
+  readonly reason: "NotLeader" | "Dropped" | "Timeout" | "Shutdown" | "Storage"
+  readonly message: string
+  readonly leader: NodeId
+}> {}
+
+export interface RaftStatus {
+  readonly id: NodeId
+  readonly role: Role
+  readonly term: Term
+  readonly leader: NodeId
+  readonly voters: ReadonlyArray<NodeId>
+  readonly commit: Index
+  readonly applied: Index
+  readonly lastIndex: Index
+  readonly snapshotIndex: Index
+  readonly isLeader: boolean
+  /** Has this node ever been part of a working cluster (heard a leader or led)? Durable. */
+  readonly hasJoined: boolean
+}
+
+export interface RaftNodeOptions {
+  readonly config: RaftConfig
+  /** RaftNodes (identical on every node), including this node's id. */
+  readonly voters: ReadonlyArray<NodeId>
+  readonly tickMillis: number
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly snapshotThreshold: number
+  readonly snapshotIntervalMillis: number
+  readonly proposalTimeoutMillis: number
+  readonly seed: number
+}
+
+export interface RaftNodeShape {
+  readonly id: NodeId
+  /** Proposes `data`; resolves with the state machine's result once it is committed and applied here. */
+  readonly propose: (data: string) => Effect.Effect<unknown, RaftError>
+  /** A linearizable read barrier (ReadIndex): resolves once this node has applied everything committed before the call. */
+  readonly readBarrier: Effect.Effect<void, RaftError>
+  readonly isLeader: Effect.Effect<boolean>
+  readonly status: Effect.Effect<RaftStatus>
+  readonly transferLeadership: (target: NodeId) => Effect.Effect<void, RaftError>
+  readonly addVoter: (id: NodeId) => Effect.Effect<void, RaftError>
+  readonly removeVoter: (id: NodeId) => Effect.Effect<void, RaftError>
+  /** Snapshot now (if anything was applied since the last one). */
+  readonly snapshotNow: Effect.Effect<Index, RaftError>
+}
+
+export class RaftNode extends Context.Tag("orchestrator/raft/RaftNode")<RaftNode, RaftNodeShape>() {}
+
+type Waiter = Deferred.Deferred<unknown, RaftError>
+
+/** Reads the durable state the core needs at start-up, restoring the state machine from a snapshot if it lags. */
+const loadPersisted = Effect.gen(function*() {
+  const logStore = yield* LogStore
+  const stable = yield* StableStore
+  const snapshots = yield* SnapshotStore
+  const sm = yield* StateMachine
+  const hardState = yield* stable.readHardState
+  const latest = yield* snapshots.latest
+  const snapshot = Option.getOrUndefined(Option.map(latest, (s) => s.meta))
+  let applied = yield* sm.appliedIndex
+  if (snapshot !== undefined && applied < snapshot.index) {
+    // The backend is behind the newest snapshot (new or wiped backend): load the snapshot first.
+    const data = yield* snapshots.readAll(snapshot)
+    yield* sm.restore(snapshot.index, snapshot.term, data)
+    applied = snapshot.index
+  }
+  const first = yield* logStore.firstIndex
+  const last = yield* logStore.lastIndex
+  const from = Math.max(first, (snapshot?.index ?? 0) + 1)
+  const entries = last >= from ? yield* logStore.entries(from, last + 1) : []
+  const persisted: Persisted = { hardState, snapshot, entries, applied }
+  return persisted
+})
+
+export const make = (options: RaftNodeOptions) =>
+  Effect.gen(function*() {
+    const logStore = yield* LogStore
+    const stable = yield* StableStore
+    const snapshots = yield* SnapshotStore
+    const transport = yield* RaftTransport
+    const sm = yield* StateMachine
+    const id = options.config.id
+
+    // A storage error at start-up stops the node: starting from an empty state could vote twice in a term.
+    const persisted = yield* loadPersisted.pipe(
+      Effect.mapError((e) => new RaftError({ reason: "Storage", message: `cannot load raft state: ${e.message}`, leader: "" }))
+    )
+    let state: RaftState = init(options.config, options.voters, persisted, options.seed)
+    let appliedIndex = state.log.applied
+    let lastTickAt = yield* Clock.currentTimeMillis
+    let lastSnapshotAt = lastTickAt
+    let hasJoined = Option.isSome(yield* Effect.orElseSucceed(stable.getMeta(metaHasJoined), () => Option.none()))
+    yield* transport.setPeers(state.log.conf.voters)
+
+    const inputs = yield* Queue.unbounded<Input>()
+    const proposals = new Map<string, Waiter>()
+    const awaitingApply = new Map<Index, { readonly term: Term; readonly waiter: Waiter }>()
+    const reads = new Map<string, Waiter>()
+    let readsAwaitingApply: Array<{ readonly index: Index; readonly waiter: Waiter }> = []
+    let nextId = 0
+    const published = yield* Ref.make<RaftStatus>(makeStatus(state, false, hasJoined))
+
+    const fail = (reason: RaftError["reason"], message: string) =>
+      new RaftError({ reason, message, leader: state.lead })
+
+    // ---- persistence ---------------------------------------------------------------------------------
+    const receivers = new Map<string, Effect.Effect.Success<ReturnType<typeof snapshots.receive>>>()
+    const persist = (p: Persist) =>
+      Effect.gen(function*() {
+        if (p.snapshotChunk !== undefined) {
+          const c = p.snapshotChunk
+          const name = `${c.meta.term}-${c.meta.index}`
+          let receiver = receivers.get(name)
+          if (receiver === undefined || c.offset === 0) {
+            receiver = yield* snapshots.receive(c.meta)
+            receivers.clear()
+            receivers.set(name, receiver)
+          }
+          const bytes = wireToBytes(c.data)
+          if (bytes === undefined) return yield* Effect.fail(fail("Storage", "malformed snapshot chunk"))
+          yield* receiver.write(c.offset, bytes)
+          if (c.done) {
+            yield* receiver.finalize()
+            receivers.clear()
+          }
+        }
+        if (p.installSnapshot !== undefined) {
+          // The installed snapshot replaces the whole log (thesis §5.1: discard the entire log).
+          const last = yield* logStore.lastIndex
+          yield* logStore.compactPrefix(Math.max(last, p.installSnapshot.index))
+        }
+        if (p.entries.length > 0) {
+          const from = p.entries[0]!.index
+          const last = yield* logStore.lastIndex
+          if (from <= last) yield* logStore.truncateSuffix(from)
+          yield* logStore.append(p.entries)
+        }
+        if (p.hardState !== undefined) yield* stable.writeHardState(p.hardState)
+        if (p.compactTo !== undefined) yield* logStore.compactPrefix(p.compactTo)
+      }).pipe(Effect.mapError((e) => (e instanceof RaftError ? e : fail("Storage", e.message))))
+
+    // ---- applying ------------------------------------------------------------------------------------
+    const applyEntries = (entries: ReadonlyArray<Entry>) =>
+      Effect.gen(function*() {
+        for (const e of entries) {
+          if (e.index <= appliedIndex) continue
+          const result = yield* sm.apply(e)
+          appliedIndex = e.index
+          const w = awaitingApply.get(e.index)
+          if (w !== undefined) {
+            awaitingApply.delete(e.index)
+            // Same index, other term: our proposal was overwritten by another leader's entry (never committed).
+            if (w.term === e.term) yield* Deferred.succeed(w.waiter, result)
+            else yield* Deferred.fail(w.waiter, fail("Dropped", `entry ${e.index} was replaced by a newer leader`))
+          }
+        }
+        yield* Metric.set(Metrics.raftAppliedIndex, appliedIndex)
+        const ready = readsAwaitingApply.filter((r) => r.index <= appliedIndex)
+        readsAwaitingApply = readsAwaitingApply.filter((r) => r.index > appliedIndex)
+        for (const r of ready) yield* Deferred.succeed(r.waiter, undefined)
+      })
+
+    const restoreSnapshot = (meta: SnapshotMeta) =>
+      Effect.gen(function*() {
+        const data = yield* snapshots.readAll(meta)
+        yield* sm.restore(meta.index, meta.term, data)
+        appliedIndex = meta.index
+        yield* Effect.logInfo("raft: installed snapshot", { index: meta.index, term: meta.term })
+      })
+
+    // ---- the driver ----------------------------------------------------------------------------------
+    const stepOne = (input: Input): Output => {
+      const r = step(state, input)
+      state = r.state
+      return r.output
+    }
+
+    const handle = (output: Output): Effect.Effect<ReadonlyArray<Input>, unknown> =>
+      Effect.gen(function*() {
+        const followUps: Array<Input> = []
+        for (const m of output.messages) yield* transport.send(m.to, m)
+        if (output.persist !== undefined) {
+          yield* persist(output.persist)
+          for (const m of output.messagesAfterPersist) yield* transport.send(m.to, m)
+          followUps.push({ _tag: "Persisted", seq: output.persist.seq })
+        } else {
+          for (const m of output.messagesAfterPersist) yield* transport.send(m.to, m)
+        }
+        if (output.applySnapshot !== undefined) yield* restoreSnapshot(output.applySnapshot)
+        for (const p of output.proposals) {
+          const waiter = proposals.get(p.id)
+          if (waiter === undefined) continue
+          proposals.delete(p.id)
+          if (!p.ok) yield* Deferred.fail(waiter, fail("NotLeader", p.reason))
+          else awaitingApply.set(p.index, { term: p.term, waiter })
+        }
+        yield* applyEntries(output.committed)
+        for (const r of output.readStates) {
+          const waiter = reads.get(r.id)
+          if (waiter === undefined) continue
+          reads.delete(r.id)
+          if (!r.ok) yield* Deferred.fail(waiter, fail("NotLeader", r.reason))
+          else if (r.index <= appliedIndex) yield* Deferred.succeed(waiter, undefined)
+          else readsAwaitingApply.push({ index: r.index, waiter })
+        }
+        for (const read of output.snapshotReads) {
+          const chunk = yield* Effect.either(snapshots.read(read.snapshot, read.offset, read.maxBytes))
+          followUps.push(
+            chunk._tag === "Right"
+              ? {
+                _tag: "SnapshotChunk",
+                to: read.to,
+                snapshotIndex: read.snapshot.index,
+                offset: read.offset,
+                data: bytesToWire(chunk.right.data),
+                done: chunk.right.done
+              }
+              : { _tag: "SnapshotUnavailable", to: read.to, snapshotIndex: read.snapshot.index }
+          )
+        }
+        for (const ev of output.events) yield* onEvent(ev)
+        return followUps
+      })
+
+    const onEvent = (ev: Output["events"][number]) =>
+      Effect.gen(function*() {
+        switch (ev._tag) {
+          case "StateChanged":
+            yield* Effect.logInfo("raft: state changed", { role: ev.role, term: ev.term, leader: ev.leader })
+            yield* Metric.set(Metrics.raftTerm, ev.term)
+            if (ev.role === "candidate" || ev.role === "precandidate") yield* Metric.increment(Metrics.raftElections)
+            if (!hasJoined && ev.leader !== "") {
+              hasJoined = true
+              yield* Effect.ignore(stable.setMeta(metaHasJoined, "true"))
+            }
+            // A node that stops leading fails the proposals it was still waiting on: their fate is unknown.
+            if (ev.role !== "leader") {
+              for (const [, w] of awaitingApply) yield* Deferred.fail(w.waiter, fail("NotLeader", "leadership lost before commit"))
+              awaitingApply.clear()
+            }
+            break
+          case "ConfChanged":
+            yield* Effect.logInfo("raft: configuration changed", { voters: ev.conf.voters })
+            yield* transport.setPeers(ev.conf.voters)
+            break
+          case "Refused":
+            // Routine (leader stickiness refuses pre-votes; stale terms): debug, or the log floods.
+            yield* Effect.logDebug("raft: refused a message", { from: ev.from, message: ev.message, reason: ev.reason })
+            break
+          default:
+            yield* Effect.logInfo("raft: event", ev)
+        }
+      })
+
+    const maybeSnapshot = (force: boolean) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const since = appliedIndex - (state.snapshot?.index ?? 0)
+        if (since <= 0) return state.snapshot?.index ?? 0
+        if (!force && since < options.snapshotThreshold && now - lastSnapshotAt < options.snapshotIntervalMillis) {
+          return state.snapshot?.index ?? 0
+        }
+        lastSnapshotAt = now
+        const snap = yield* sm.snapshot
+        if (snap.index !== appliedIndex) return state.snapshot?.index ?? 0
+        const output = stepOne({ _tag: "SnapshotCreated", index: snap.index })
+        const meta = state.snapshot
+        if (meta === undefined || meta.index !== snap.index) return meta?.index ?? 0
+        // Durable before the log below it may be compacted (the persist of this output).
+        yield* snapshots.create(meta, snap.data)
+        yield* Effect.logInfo("raft: snapshot taken", { index: meta.index, term: meta.term, bytes: snap.data.length })
+        yield* runOutputs([output])
+        return meta.index
+      })
+
+    const runOutputs = (outputs: ReadonlyArray<Output>): Effect.Effect<void, unknown> =>
+      Effect.gen(function*() {
+        let pending = outputs
+        while (pending.length > 0) {
+          const followUps: Array<Input> = []
+          for (const o of pending) followUps.push(...(yield* handle(o)))
+          pending = followUps.map(stepOne)
+        }
+      })
+
+    const publish = Effect.gen(function*() {
+      yield* Ref.set(published, makeStatus(state, state.role === "leader", hasJoined))
+      yield* Metric.set(Metrics.raftCommitIndex, state.log.committed)
+    })
+
+    const driver = Effect.gen(function*() {
+      const batch = yield* Queue.takeBetween(inputs, 1, 512)
+      const outputs: Array<Output> = []
+      for (const input of batch) {
+        if (input._tag === "Tick") lastTickAt = yield* Clock.currentTimeMillis
+        outputs.push(stepOne(input))
+      }
+      yield* runOutputs(outputs)
+      yield* maybeSnapshot(false)
+      yield* publish
+    })
+
+    // Storage failures are fatal for consensus safety: stop the node's raft (the process supervisor restarts it).
+    yield* Effect.forkScoped(Effect.forever(driver).pipe(
+      Effect.tapErrorCause((cause) => Effect.logError("raft: driver stopped", cause))
+    ))
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+      Effect.sleep(options.tickMillis),
+      Queue.offer(inputs, { _tag: "Tick" })
+    )))
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(
+      Queue.take(transport.inbound),
+      (inbound) => Queue.offer(inputs, { _tag: "Receive", message: inbound.message })
+    )))
+
+    const request = <A>(register: (id: string, waiter: Waiter) => Input) =>
+      Effect.gen(function*() {
+        const waiter = yield* Deferred.make<unknown, RaftError>()
+        const rid = `${id}#${++nextId}`
+        yield* Queue.offer(inputs, register(rid, waiter))
+        return yield* Deferred.await(waiter).pipe(
+          Effect.timeoutFail({
+            duration: options.proposalTimeoutMillis,
+            onTimeout: () => fail("Timeout", `not committed within ${options.proposalTimeoutMillis} ms`)
+          })
+        ) as Effect.Effect<A, RaftError>
+      })
+
+    const isLeader = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      // Real time elapsed since the last processed tick counts against the lease (tick granularity rounded up).
+      const elapsedTicks = Math.ceil(Math.max(0, now - lastTickAt) / options.tickMillis)
+      return isLeaderWithLease(state, state.now + elapsedTicks)
+    })
+
+    const shape: RaftNodeShape = {
+      id,
+      propose: (data) =>
+        Effect.gen(function*() {
+          const start = yield* Clock.currentTimeMillis
+          const result = yield* request<unknown>((rid, waiter) => {
+            proposals.set(rid, waiter)
+            return { _tag: "Propose", id: rid, data }
+          })
+          const end = yield* Clock.currentTimeMillis
+          yield* Metric.update(Metrics.raftProposalSeconds, (end - start) / 1000)
+          return result
+        }),
+      readBarrier: request<void>((rid, waiter) => {
+        reads.set(rid, waiter)
+        return { _tag: "ReadIndex", id: rid }
+      }),
+      isLeader,
+      status: Effect.gen(function*() {
+        const s = yield* Ref.get(published)
+        return { ...s, isLeader: yield* isLeader }
+      }),
+      transferLeadership: (target) =>
+        Effect.gen(function*() {
+          if (state.role !== "leader") return yield* Effect.fail(fail("NotLeader", "not the leader"))
+          yield* Queue.offer(inputs, { _tag: "TransferLeadership", target })
+        }),
+      addVoter: (node) => confChange({ type: "addVoter", node }),
+      removeVoter: (node) => confChange({ type: "removeVoter", node }),
+      snapshotNow: Effect.suspend(() => maybeSnapshot(true)).pipe(Effect.mapError((e) => fail("Storage", String(e))))
+    }
+
+    function confChange(change: ConfChangeMod.ConfChange) {
+      return request<void>((rid, waiter) => {
+        proposals.set(rid, waiter)
+        return { _tag: "ProposeConfChange", id: rid, change }
+      })
+    }
+
+    return shape
+  })
+
+const makeStatus = (s: RaftState, isLeader: boolean, hasJoined: boolean): RaftStatus => {
+  const st = status(s)
+  return {
+    id: st.id,
+    role: st.role,
+    term: st.term,
+    leader: st.leader,
+    voters: st.conf.voters,
+    commit: st.commit,
+    applied: st.applied,
+    lastIndex: st.lastIndex,
+    snapshotIndex: st.snapshotIndex,
+    isLeader,
+    hasJoined
+  }
+}
+
+export const layer = (
+  options: RaftNodeOptions
+): Layer.Layer<RaftNode, RaftError, LogStore | StableStore | SnapshotStore | RaftTransport | StateMachine> =>
+  Layer.scoped(RaftNode, make(options))

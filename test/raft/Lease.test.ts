@@ -1,0 +1,75 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Raft from "../../core/raft/Raft.js"
+import { Cluster } from "./Harness.js"
+
+describe("leader lease and ReadIndex (thesis §6.4)", () => {
+  it("a lease starts once a quorum acknowledged a message of the term, and runs out leaseTicks later", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 6 })
+    c.elect("a")
+    const a = () => c.state("a")
+    expect(Raft.isLeaderWithLease(a(), a().now)).toBe(true)
+    const acked = a().now
+    c.isolate("a")
+    // The runtime's clock may be ahead of the ticks it delivered: the lease honours that.
+    expect(Raft.isLeaderWithLease(a(), acked + 6)).toBe(false)
+    for (let i = 0; i < 5; i++) c.tick("a")
+    expect(Raft.isLeaderWithLease(a(), a().now)).toBe(true)
+    c.tick("a")
+    expect(a().role).toBe("leader")
+    expect(Raft.isLeaderWithLease(a(), a().now)).toBe(false)
+    expect(Raft.leaseExpiryTick(a())).toBeUndefined()
+  })
+
+  it("no lease before the leader committed an entry of its term", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.forgetLeaders()
+    c.tick("a", 20)
+    c.deliver(100, (m) => m._tag !== "AppendEntries")
+    expect(c.state("a").role).toBe("leader")
+    expect(Raft.isLeaderWithLease(c.state("a"), c.state("a").now)).toBe(false)
+  })
+
+  it("no other node can be elected while the lease runs: voters refuse for electionTicks", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 8 })
+    c.elect("a")
+    c.isolate("a")
+    let firstOther = -1
+    let leaseEnd = -1
+    for (let t = 1; t < 60 && firstOther < 0; t++) {
+      c.tickAll()
+      c.deliver()
+      if (leaseEnd < 0 && !Raft.isLeaderWithLease(c.state("a"), c.state("a").now)) leaseEnd = t
+      if (c.state("b").role === "leader" || c.state("c").role === "leader") firstOther = t
+    }
+    expect(leaseEnd).toBeGreaterThan(0)
+    expect(firstOther).toBeGreaterThan(leaseEnd)
+  })
+
+  it("ReadIndex is answered at once under a lease, and after a heartbeat round without one", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 4 })
+    c.elect("a")
+    c.propose("a", "x")
+    c.deliver()
+    const leased = c.step("a", { _tag: "ReadIndex", id: "r1" })
+    expect(leased.readStates).toEqual([{ id: "r1", ok: true, index: 2 }])
+    for (let i = 0; i < 5; i++) c.tick("a")
+    c.outbox = []
+    const pending = c.step("a", { _tag: "ReadIndex", id: "r2" })
+    expect(pending.readStates).toEqual([])
+    expect(pending.messages.filter((m) => m._tag === "Heartbeat")).toHaveLength(2)
+    c.deliver()
+    const answered = c.outputs.flatMap((o) => o.output.readStates)
+    expect(answered).toContainEqual({ id: "r2", ok: true, index: 2 })
+  })
+
+  it("ReadIndex fails on a follower and when leadership is lost while waiting", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 4 })
+    c.elect("a")
+    expect(c.step("b", { _tag: "ReadIndex", id: "f" }).readStates).toEqual([{ id: "f", ok: false, reason: "not leader" }])
+    c.isolate("a")
+    for (let i = 0; i < 5; i++) c.tick("a")
+    c.step("a", { _tag: "ReadIndex", id: "w" })
+    for (let i = 0; i < 20; i++) c.tick("a")
+    expect(c.outputs.flatMap((o) => o.output.readStates)).toContainEqual({ id: "w", ok: false, reason: "leadership lost" })
+  })
+})

@@ -1,0 +1,122 @@
+/**
+ * A raft cluster of real node processes on loopback (bin/orchestrator.js), each with its own SQLite
+ * backend and RaftDataDir in a temp dir. Nodes can be killed (-9), stopped and restarted with their data.
+ */
+import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { freePort } from "./ports.js"
+import { type NodeProcess, startNode } from "./nodeProcess.js"
+
+export interface ClusterMember {
+  readonly name: string
+  readonly httpPort: number
+  readonly raftPort: number
+  readonly raftAddress: string
+  readonly url: string
+  readonly dir: string
+  readonly config: Record<string, unknown>
+  process: NodeProcess | undefined
+}
+
+export interface Cluster {
+  readonly members: ReadonlyArray<ClusterMember>
+  start(member: ClusterMember): Promise<void>
+  kill9(member: ClusterMember): Promise<void>
+  stop(member: ClusterMember): Promise<number | null>
+  leaderCheck(member: ClusterMember, code?: number): Promise<number>
+  /** Waits until exactly one running member answers leader-check 200. */
+  waitForLeader(timeoutMs?: number): Promise<ClusterMember>
+  /** Rows of a SQL query on a member's backend file (read-only). */
+  query(member: ClusterMember, sql: string): ReadonlyArray<Record<string, unknown>>
+  stopAll(): Promise<void>
+}
+
+export const startCluster = async (
+  size = 3,
+  extra: Record<string, unknown> = {}
+): Promise<Cluster> => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "orc-cluster-"))
+  const members: Array<ClusterMember> = []
+  for (let i = 1; i <= size; i++) {
+    const httpPort = await freePort()
+    const raftPort = await freePort()
+    const dir = path.join(root, `node${i}`)
+    fs.mkdirSync(dir, { recursive: true })
+    members.push({
+      name: `node${i}`,
+      httpPort,
+      raftPort,
+      raftAddress: `127.0.0.1:${raftPort}`,
+      url: `http://127.0.0.1:${httpPort}`,
+      dir,
+      config: {},
+      process: undefined
+    })
+  }
+  const raftNodes = members.map((m) => m.raftAddress)
+  for (const m of members) {
+    Object.assign(m.config, {
+      ListenAddress: `127.0.0.1:${m.httpPort}`,
+      BackendDB: "sqlite",
+      SQLite3DataFile: path.join(m.dir, "backend.sqlite3"),
+      RaftEnabled: true,
+      RaftDataDir: path.join(m.dir, "raft"),
+      RaftBind: m.raftAddress,
+      RaftNodes: raftNodes,
+      RaftAuthSecret: "cluster-test-secret",
+      ...extra
+    })
+  }
+  const cluster: Cluster = {
+    members,
+    start: async (m) => {
+      m.process = await startNode(m.config, { waitHealthyMillis: 60_000 })
+    },
+    kill9: async (m) => {
+      await m.process?.stop("SIGKILL")
+      m.process = undefined
+    },
+    stop: async (m) => {
+      const r = await m.process?.stop("SIGTERM")
+      m.process = undefined
+      return r?.code ?? null
+    },
+    leaderCheck: async (m, code) => {
+      try {
+        const r = await fetch(`${m.url}/api/leader-check${code ? `/${code}` : ""}`, { signal: AbortSignal.timeout(1000) })
+        await r.arrayBuffer()
+        return r.status
+      } catch {
+        return 0
+      }
+    },
+    waitForLeader: async (timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const running = members.filter((m) => m.process !== undefined)
+        const codes = await Promise.all(running.map((m) => cluster.leaderCheck(m)))
+        const leaders = running.filter((_, i) => codes[i] === 200)
+        if (leaders.length === 1) return leaders[0]!
+        if (Date.now() > deadline) throw new Error(`no single leader within ${timeoutMs} ms (leader-check: ${codes.join(",")})`)
+        await new Promise((r) => setTimeout(r, 25))
+      }
+    },
+    query: (m, sql) => {
+      const db = new Database(String(m.config.SQLite3DataFile), { readonly: true, fileMustExist: true })
+      try {
+        return db.prepare(sql).all() as Array<Record<string, unknown>>
+      } finally {
+        db.close()
+      }
+    },
+    stopAll: async () => {
+      await Promise.all(members.map((m) => (m.process ? m.process.stop("SIGKILL") : undefined)))
+      for (const m of members) m.process = undefined
+      fs.rmSync(root, { recursive: true, force: true })
+    }
+  }
+  await Promise.all(members.map((m) => cluster.start(m)))
+  return cluster
+}
