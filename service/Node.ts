@@ -18,6 +18,7 @@ import { Leadership, layerSingleNode } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import type { Reaction } from "../core/ops/Apply.js"
 import * as CommandLog from "../core/ops/CommandLog.js"
+import { analysisHandlers } from "./http/AnalysisHandlers.js"
 import { makeApp } from "./http/Api.js"
 import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
 import { leaderGate } from "./http/LeaderGate.js"
@@ -101,7 +102,7 @@ const httpLayer = (c: OrchestratorConfig) => {
   const { host, port } = parseListenAddress(c.ListenAddress)
   const app = makeApp<AppServices>({
     urlPrefix: c.URLPrefix,
-    handlers: { ...metaHandlers, ...raftHandlers, ...replicatedHandlers, ...instanceHandlers },
+    handlers: allHandlers,
     authenticate: makeAuthenticator(c),
     middleware: leaderGate({ forwardTimeoutMillis: 10_000 }),
     extra: extraRoutes
@@ -164,4 +165,10 @@ export const cliLayer = (c: OrchestratorConfig) => {
 }
 
 /** Every route's handler, keyed by route name (the HTTP app and the CLI share them). */
-export const allHandlers = { ...metaHandlers, ...raftHandlers, ...replicatedHandlers }
+export const allHandlers = {
+  ...metaHandlers,
+  ...raftHandlers,
+  ...replicatedHandlers,
+  ...analysisHandlers,
+  ...instanceHandlers
+}

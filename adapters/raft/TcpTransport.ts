@@ -405,6 +405,9 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
             c.socket.write(frame)
             return Effect.void
           }
+          // The fiber owns this message now (a waiting taker receives it without it ever being "in" the queue):
+          // until the fiber is back in takeBetween, later sends must queue behind it to keep the order.
+          peer.idle = false
           return Effect.asVoid(Queue.offer(peer.queue, message))
         }),
       inbound,

@@ -1,23 +1,48 @@
 /**
- * `orchestrator-client`: the orchestrator-client compatible CLI. Commands arrive with the SDK
- * (issue 6); until then it prints its help and refuses commands with a clear message.
+ * `orchestrator-client`: the orchestrator-client compatible CLI (client/cli/Cli.ts), on Node.
+ * Like the original script it first reads /etc/profile.d/orchestrator-client.sh, where deployments
+ * set ORCHESTRATOR_API (plain `[export] NAME=value` lines only; a shell is not run).
  */
-const help = `orchestrator-client: command line client of the orchestrator-ts HTTP API
+import * as fs from "node:fs"
+import * as os from "node:os"
+import { runCli } from "./Cli.js"
 
-Usage: orchestrator-client -c <command> [flags]
+const profile = process.env["ORCHESTRATOR_CLIENT_PROFILE"] ?? "/etc/profile.d/orchestrator-client.sh"
 
-Environment:
-  ORCHESTRATOR_API            one URL or a space-separated list (the leader is found automatically)
-  ORCHESTRATOR_AUTH_USER      basic auth user
-  ORCHESTRATOR_AUTH_PASSWORD  basic auth password
-
-Commands: not available in this build yet (docs/compat.md lists the plan).
-`
-
-const argv = process.argv.slice(2)
-if (argv.length === 0 || argv.includes("-h") || argv.includes("--help") || argv.includes("help")) {
-  process.stdout.write(help)
-} else {
-  process.stderr.write(`orchestrator-client: commands are not available in this build yet\n`)
-  process.exit(1)
+/** Assignments with literal values; lines using `$`, backticks or anything else are skipped. */
+const readProfile = (file: string): Record<string, string> => {
+  const vars: Record<string, string> = {}
+  let text: string
+  try {
+    text = fs.readFileSync(file, "utf8")
+  } catch {
+    return vars
+  }
+  for (const line of text.split("\n")) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"$`\\]*)"|'([^']*)'|([^\s"'$`\\;]*))\s*(?:#.*)?$/.exec(line)
+    if (m) vars[m[1]!] = m[2] ?? m[3] ?? m[4] ?? ""
+  }
+  return vars
 }
+
+const user = (() => {
+  try {
+    return os.userInfo().username
+  } catch {
+    return process.env["USER"] ?? ""
+  }
+})()
+
+const env = { ...process.env, ...readProfile(profile) }
+runCli(process.argv.slice(2), env, {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t)
+}, { user, pid: process.pid }).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (e: unknown) => {
+    process.stderr.write(`orchestrator-client: ${String(e)}\n`)
+    process.exitCode = 1
+  }
+)

@@ -126,9 +126,12 @@ export const fields = {
   RaftSnapshotThreshold: opt(PositiveInt, 8192), // ours (orchestrator hard-codes 1)
   RaftSnapshotIntervalSeconds: opt(PositiveInt, 1800), // ours (orchestrator hard-codes 30 min)
   RaftJoinTimeoutSeconds: opt(NonNegativeInt, 60), // ours: a never-joined node exits after this; 0 = never
+  RaftRetainSnapshots: opt(PositiveInt, 3), // ours (orchestrator keeps 10)
+  RaftMaxFrameBytes: opt(PositiveInt, 16 * 1024 * 1024), // ours: larger raft frames close the connection
 
   // Failure detection and recovery
   ExpectFailureAnalysisConcensus: opt(Bool, true), // orchestrator: dead key; ours: quorum-agreed detection
+  ConsensusPeerHttpUris: opt(StrList, []), // ours: HTTP URIs of the other raft nodes for quorum-agreed detection
   RecoveryPeriodBlockSeconds: opt(NonNegativeInt, 3600),
   RecoveryPeriodBlockMinutes: opt(NonNegativeInt, 60),
   FailureDetectionPeriodBlockMinutes: opt(NonNegativeInt, 60),

@@ -74,8 +74,8 @@ export const layerRaftNode = (c: OrchestratorConfig, p: RaftPlan, hub: PubSub.Pu
     trailingLogs: c.RaftTrailingLogs
   })
   const ports = Layer.mergeAll(
-    RaftStorage.layer({ dataDir: c.RaftDataDir }),
-    TcpTransport.layer({ self: p.self, bind: p.bind, peers: p.voters, secret: p.secret }),
+    RaftStorage.layer({ dataDir: c.RaftDataDir, retainSnapshots: c.RaftRetainSnapshots }),
+    TcpTransport.layer({ self: p.self, bind: p.bind, peers: p.voters, secret: p.secret, maxFrameBytes: c.RaftMaxFrameBytes }),
     OrchestratorStateMachine.layer(hub)
   )
   return RaftNode.layer({

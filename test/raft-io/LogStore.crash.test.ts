@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Either, Layer, Logger, Option } from "effect"
+import { Effect, Either, Layer, Logger } from "effect"
 import { afterAll } from "vitest"
 import * as FileLogStore from "../../adapters/raft/FileLogStore.js"
 import * as FileStableStore from "../../adapters/raft/FileStableStore.js"
@@ -85,7 +85,6 @@ describe("segment log recovery", () => {
         assert.deepStrictEqual(contents(log), { first: 1, last: 5, entries: range(1, 5, 1) })
         assert.strictEqual(log.notes.length, 1)
       })
-      assert.strictEqual(fs.statSync(lastSegment(dir)).size, fs.statSync(lastSegment(dir)).size)
     }
   })
 
@@ -232,6 +231,5 @@ describe("kill -9 while appending", () => {
       }
     }
     assert.isAbove(fs.readdirSync(path.join(dir, "log")).length, 1)
-    assert.isTrue(Option.isSome(Option.some(previousLast)))
   }, 60_000)
 })

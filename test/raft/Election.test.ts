@@ -80,6 +80,35 @@ describe("election (thesis §3.4)", () => {
 })
 
 describe("PreVote (thesis §9.6) and CheckQuorum (thesis §6.2)", () => {
+  it("a pre-candidate re-asks voters that did not answer every heartbeat interval", () => {
+    const c = new Cluster(["a", "b", "c"], { heartbeatTicks: 2 })
+    c.forgetLeaders()
+    let s = c.state("a")
+    while (s.role !== "precandidate") s = Raft.step(s, { _tag: "Tick" }).state
+    const asked = (st: typeof s) => Raft.step(st, { _tag: "Tick" })
+    const first = asked(s)
+    const second = asked(first.state)
+    const preVotes = [...first.output.messages, ...second.output.messages].filter((m) => m._tag === "PreVote")
+    expect(preVotes.map((m) => m.to).sort()).toEqual(["b", "c"])
+  })
+
+  it("of two pre-candidates with equal logs only the larger id gets the other's pre-vote", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.forgetLeaders()
+    const pre = (id: string) => {
+      let s = c.state(id)
+      while (s.role !== "precandidate") s = Raft.step(s, { _tag: "Tick" }).state
+      return s
+    }
+    const ask = (s: ReturnType<typeof pre>, from: string) =>
+      Raft.step(s, {
+        _tag: "Receive",
+        message: { _tag: "PreVote", term: 1, from, to: s.config.id, lastLogIndex: 0, lastLogTerm: 0, transfer: false }
+      }).output.messages
+    expect(ask(pre("b"), "a")).toMatchObject([{ _tag: "PreVoteResp", granted: false }])
+    expect(ask(pre("a"), "b")).toMatchObject([{ _tag: "PreVoteResp", granted: true }])
+  })
+
   it("a partitioned node does not inflate its term and cannot depose the leader when it returns", () => {
     const c = new Cluster(["a", "b", "c"])
     c.elect("a")

@@ -112,6 +112,51 @@ describe("membership changes (thesis §4.1, one server at a time)", () => {
   })
 })
 
+describe("membership edge cases found by the simulator", () => {
+  it("a new voter counts as active, so CheckQuorum does not depose the leader that adds it", () => {
+    const c = new Cluster(["a"])
+    c.elect("a")
+    // Let the leader's CheckQuorum round come due, then add b (not even running yet).
+    for (let i = 0; i < 9; i++) c.tick("a")
+    c.step("a", { _tag: "ProposeConfChange", id: "cc", change: { type: "addVoter", node: "b" } })
+    c.tick("a")
+    expect(c.state("a").role).toBe("leader")
+  })
+
+  it("a stale member grants a vote to an outsider whose log is newer (it may hold our removal; seed 347)", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.isolate("b")
+    c.propose("a", "x")
+    c.deliver()
+    // b is stale; "z" (not in b's configuration) has a newer log than b.
+    const b = { ...c.state("b"), contactElapsed: 100 }
+    const ask = (lastLogIndex: number) =>
+      Raft.step(b, {
+        _tag: "Receive",
+        message: { _tag: "PreVote", term: 2, from: "z", to: "b", lastLogIndex, lastLogTerm: 1, transfer: false }
+      }).output
+    expect(ask(1).events).toMatchObject([{ _tag: "Refused", reason: "sender is not in the configuration" }])
+    expect(ask(5).messages).toMatchObject([{ _tag: "PreVoteResp", granted: true }])
+  })
+
+  it("the leader does not compact entries a follower receiving a snapshot will need next", () => {
+    const c = new Cluster(["a", "b", "c"], { trailingLogs: 0, snapshotChunkBytes: 4 })
+    c.elect("a")
+    for (let i = 0; i < 5; i++) c.propose("a", `v${i}`)
+    c.deliver()
+    c.snapshot("a") // compacts everything: 6
+    c.boot("c", ["a", "b", "c"], 2)
+    c.tick("a")
+    c.propose("a", "trigger")
+    c.deliver(2) // c rejects; the leader starts sending snapshot 6 (a few chunks only)
+    expect(c.state("a").progress.get("c")?.state).toBe("snapshot")
+    for (let i = 0; i < 3; i++) c.propose("a", `w${i}`)
+    c.snapshot("a") // a newer snapshot at 10 must keep entries after 6 for c
+    expect(c.state("a").log.offset).toBe(6)
+  })
+})
+
 describe("messages from outside the configuration", () => {
   it("are refused with an event, except those of a leader", () => {
     const c = new Cluster(["a", "b", "c"])
@@ -119,7 +164,7 @@ describe("messages from outside the configuration", () => {
     const b = c.state("b")
     const vote = Raft.step({ ...b, contactElapsed: 100 }, {
       _tag: "Receive",
-      message: { _tag: "RequestVote", term: 50, from: "zz", to: "b", lastLogIndex: 99, lastLogTerm: 49, transfer: false }
+      message: { _tag: "RequestVote", term: 50, from: "zz", to: "b", lastLogIndex: 0, lastLogTerm: 0, transfer: false }
     })
     expect(vote.state.term).toBe(1)
     expect(vote.output.messagesAfterPersist).toEqual([])

@@ -8,7 +8,7 @@ import { drawOptions } from "./Options.js"
 import { run } from "./Simulator.js"
 
 const SEEDS = 2000
-const BATCH = 250
+const BATCH = 125
 const SCALE = 0.5
 
 describe("raft simulator (VOPR style)", () => {

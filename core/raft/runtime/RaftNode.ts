@@ -133,9 +133,12 @@ export const make = (options: RaftNodeOptions) =>
     const fail = (reason: RaftError["reason"], message: string) =>
       new RaftError({ reason, message, leader: state.lead })
 
-    // ---- persistence ---------------------------------------------------------------------------------
+    // ---- persistence ----------------------------------------------------------------------------------
     const receivers = new Map<string, Effect.Effect.Success<ReturnType<typeof snapshots.receive>>>()
-    const persist = (p: Persist) =>
+    const storageError = (e: { readonly message: string }) => (e instanceof RaftError ? e : fail("Storage", e.message))
+
+    /** Snapshot chunks, installs and compaction: written one persist record at a time, in order. */
+    const persistSpecial = (p: Persist) =>
       Effect.gen(function*() {
         if (p.snapshotChunk !== undefined) {
           const c = p.snapshotChunk
@@ -159,15 +162,46 @@ export const make = (options: RaftNodeOptions) =>
           const last = yield* logStore.lastIndex
           yield* logStore.compactPrefix(Math.max(last, p.installSnapshot.index))
         }
-        if (p.entries.length > 0) {
-          const from = p.entries[0]!.index
-          const last = yield* logStore.lastIndex
-          if (from <= last) yield* logStore.truncateSuffix(from)
-          yield* logStore.append(p.entries)
+      })
+
+    /**
+     * Writes the persist records of a whole batch of outputs with as few fsyncs as possible (group
+     * commit): consecutive entry appends are merged into one append (an append replaces the log from its
+     * first index on, so a later record that overwrites a suffix merges by truncating the pending run),
+     * the hard state is written once, last; snapshot records are written in order between runs.
+     */
+    const persistAll = (records: ReadonlyArray<Persist>) =>
+      Effect.gen(function*() {
+        let run: Array<Entry> = []
+        let hardState: Persist["hardState"] = undefined
+        let compactTo: Index | undefined = undefined
+        const flush = Effect.suspend(() => {
+          const entries = run
+          run = []
+          return entries.length > 0 ? logStore.append(entries) : Effect.void
+        })
+        for (const p of records) {
+          if (p.snapshotChunk !== undefined || p.installSnapshot !== undefined) {
+            yield* flush
+            yield* persistSpecial(p)
+          }
+          if (p.entries.length > 0) {
+            const from = p.entries[0]!.index
+            const runFirst = run[0]?.index
+            if (runFirst !== undefined && from >= runFirst && from <= runFirst + run.length) {
+              run = run.slice(0, from - runFirst).concat(p.entries)
+            } else {
+              yield* flush
+              run = [...p.entries]
+            }
+          }
+          if (p.hardState !== undefined) hardState = p.hardState
+          if (p.compactTo !== undefined) compactTo = Math.max(compactTo ?? 0, p.compactTo)
         }
-        if (p.hardState !== undefined) yield* stable.writeHardState(p.hardState)
-        if (p.compactTo !== undefined) yield* logStore.compactPrefix(p.compactTo)
-      }).pipe(Effect.mapError((e) => (e instanceof RaftError ? e : fail("Storage", e.message))))
+        yield* flush
+        if (hardState !== undefined) yield* stable.writeHardState(hardState)
+        if (compactTo !== undefined) yield* logStore.compactPrefix(compactTo)
+      }).pipe(Effect.mapError(storageError))
 
     // ---- applying ------------------------------------------------------------------------------------
     const applyEntries = (entries: ReadonlyArray<Entry>) =>
@@ -205,17 +239,10 @@ export const make = (options: RaftNodeOptions) =>
       return r.output
     }
 
-    const handle = (output: Output): Effect.Effect<ReadonlyArray<Input>, unknown> =>
+    /** Everything of an output after its persist record is durable, in the core's order. */
+    const handleAfterPersist = (output: Output): Effect.Effect<ReadonlyArray<Input>, unknown> =>
       Effect.gen(function*() {
         const followUps: Array<Input> = []
-        for (const m of output.messages) yield* transport.send(m.to, m)
-        if (output.persist !== undefined) {
-          yield* persist(output.persist)
-          for (const m of output.messagesAfterPersist) yield* transport.send(m.to, m)
-          followUps.push({ _tag: "Persisted", seq: output.persist.seq })
-        } else {
-          for (const m of output.messagesAfterPersist) yield* transport.send(m.to, m)
-        }
         if (output.applySnapshot !== undefined) yield* restoreSnapshot(output.applySnapshot)
         for (const p of output.proposals) {
           const waiter = proposals.get(p.id)
@@ -303,12 +330,21 @@ export const make = (options: RaftNodeOptions) =>
         return meta.index
       })
 
+    /**
+     * Carries out a batch of outputs: first every message that does not wait for the disk, then one
+     * group write of all persist records, then the replies that had to wait for it, then the rest of each
+     * output in order; `Persisted` for each record and snapshot chunks are stepped as follow-ups.
+     */
     const runOutputs = (outputs: ReadonlyArray<Output>): Effect.Effect<void, unknown> =>
       Effect.gen(function*() {
         let pending = outputs
         while (pending.length > 0) {
-          const followUps: Array<Input> = []
-          for (const o of pending) followUps.push(...(yield* handle(o)))
+          for (const o of pending) for (const m of o.messages) yield* transport.send(m.to, m)
+          const records = pending.flatMap((o) => (o.persist === undefined ? [] : [o.persist]))
+          if (records.length > 0) yield* persistAll(records)
+          for (const o of pending) for (const m of o.messagesAfterPersist) yield* transport.send(m.to, m)
+          const followUps: Array<Input> = records.map((r) => ({ _tag: "Persisted", seq: r.seq }))
+          for (const o of pending) followUps.push(...(yield* handleAfterPersist(o)))
           pending = followUps.map(stepOne)
         }
       })

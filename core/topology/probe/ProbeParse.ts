@@ -463,9 +463,12 @@ export const assemble = (results: ProbeResults, ctx: ProbeContext): Either.Eithe
 
   const hostsRows = rowsOf(results.replicaHosts)
   const fromHosts = hostsRows === undefined ? [] : parseReplicaHosts(hostsRows)
-  const replicas = fromHosts.length > 0
+  // A server never replicates from itself: with process-list discovery on a shared address (replicas on
+  // the same host as their master, e.g. loopback) every replica maps to `host:<this port>`, i.e. to itself.
+  const replicas = (fromHosts.length > 0
     ? fromHosts
-    : parseProcesslistReplicas(rowsOf(results.processlistReplicas) ?? [], key.right.port)
+    : parseProcesslistReplicas(rowsOf(results.processlistReplicas) ?? [], key.right.port))
+    .filter((r) => !Key.equals(r, key.right))
 
   const semiSync = parseSemiSync(rowsOf(results.semiSyncVariables) ?? [], rowsOf(results.semiSyncStatus) ?? [])
   const serverUuid = mysqlVars?.serverUuid ?? ""

@@ -1,0 +1,81 @@
+/**
+ * Whether an analysis may start an automated recovery now, pure (spec orchestrator-compat §4.3, §4.5):
+ * the codes we recover, downtime, the global switch, RecoverMasterClusterFilters, and anti-flapping
+ * (an active recovery of the same cluster blocks a new one for RecoveryPeriodBlockSeconds unless acknowledged).
+ * Manual recoveries (recover, force-master-*, graceful-*) skip downtime, filters and blocks (orchestrator's rule).
+ */
+import { filtersMatchCluster } from "../analysis/Filters.js"
+import type { AnalysisCode, ReplicationAnalysis } from "../analysis/ReplicationAnalysis.js"
+import type { Recovery } from "../backend/Repository.js"
+
+/** The analysis codes this implementation recovers (the others register detections and run hooks only). */
+export const recoverableCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas"])
+
+export const masterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  "DeadMaster",
+  "DeadMasterAndSomeReplicas",
+  "DeadMasterWithoutReplicas",
+  "DeadMasterAndReplicas",
+  "UnreachableMaster",
+  "UnreachableMasterWithLaggingReplicas",
+  "LockedSemiSyncMaster",
+  "MasterWithTooManySemiSyncReplicas",
+  "NoWriteableMasterStructureWarning"
+])
+
+export interface GatePolicy {
+  readonly recoverMasterClusterFilters: ReadonlyArray<string>
+  readonly recoverIntermediateMasterClusterFilters: ReadonlyArray<string>
+  /** RecoveryPeriodBlockSeconds, or RecoveryPeriodBlockMinutes × 60 when Seconds is 0 (orchestrator's legacy rule). */
+  readonly recoveryPeriodBlockSeconds: number
+}
+
+export type GateVerdict =
+  | { readonly _tag: "Proceed" }
+  | { readonly _tag: "Skip"; readonly reason: string }
+  /** Recorded in blocked recoveries (orchestrator `blocked_topology_recovery`). */
+  | { readonly _tag: "Blocked"; readonly reason: string; readonly blockingRecoveryId: number }
+
+/** A recovery that still blocks its cluster at `now`. */
+export const isActive = (r: Recovery, now: number, policy: GatePolicy): boolean =>
+  r.inActivePeriod && !r.acknowledged && now < r.startActivePeriod + policy.recoveryPeriodBlockSeconds * 1000
+
+export const activeRecoveryOf = (
+  recoveries: ReadonlyArray<Recovery>,
+  clusterName: string,
+  now: number,
+  policy: GatePolicy
+): Recovery | undefined => recoveries.find((r) => r.clusterName === clusterName && isActive(r, now, policy))
+
+export interface GateInput {
+  readonly analysis: ReplicationAnalysis
+  readonly recoveries: ReadonlyArray<Recovery>
+  readonly globallyDisabled: boolean
+  readonly now: number
+  readonly policy: GatePolicy
+}
+
+export const gate = (input: GateInput): GateVerdict => {
+  const a = input.analysis
+  if (!recoverableCodes.has(a.analysis)) return { _tag: "Skip", reason: `${a.analysis} has no automated recovery here` }
+  if (!a.isActionableRecovery) return { _tag: "Skip", reason: "not actionable" }
+  if (a.skippableDueToDowntime || a.isDowntimed) return { _tag: "Skip", reason: "downtimed: automated recovery skipped" }
+  if (input.globallyDisabled) return { _tag: "Skip", reason: "global recoveries disabled" }
+  const filters = masterCodes.has(a.analysis) ? input.policy.recoverMasterClusterFilters : input.policy.recoverIntermediateMasterClusterFilters
+  const ref = { clusterName: a.clusterDetails.clusterName, clusterAlias: a.clusterDetails.clusterAlias }
+  if (!filtersMatchCluster(filters, ref)) {
+    return { _tag: "Skip", reason: `cluster ${ref.clusterName} does not match ${masterCodes.has(a.analysis) ? "RecoverMasterClusterFilters" : "RecoverIntermediateMasterClusterFilters"}` }
+  }
+  const active = activeRecoveryOf(input.recoveries, a.clusterDetails.clusterName, input.now, input.policy)
+  if (active !== undefined) {
+    return {
+      _tag: "Blocked",
+      reason: `active recovery ${active.id} (${active.uid}) of cluster ${active.clusterName} since ${new Date(active.startActivePeriod).toISOString()}; acknowledge it or wait RecoveryPeriodBlockSeconds`,
+      blockingRecoveryId: active.id
+    }
+  }
+  return { _tag: "Proceed" }
+}
+
+/** How many nodes (this one included) must see the failure: a majority of the raft voters. */
+export const quorumOf = (voters: number): number => Math.floor(voters / 2) + 1

@@ -1,0 +1,500 @@
+/**
+ * Recovery planning, pure: (instances as last probed + the analysis + policy) → a `Plan` (core/recovery/Step.ts).
+ *
+ * orchestrator decides while it acts (go/logic/topology_recovery.go `recoverDeadMaster` passes a deciding,
+ * mutating closure into `RegroupReplicasGTID`; style-models.md "deciding while doing"). Here a dead-master
+ * recovery is planned in two pure phases separated by one observation:
+ *
+ *   planDeadMaster     → PreFailover hooks, drain every reachable replica's relay logs, `Decide`
+ *   (the executor re-reads the drained replicas: positions are only comparable after draining, mariadb.md §5 gotcha 2)
+ *   planPromotion      → candidate (core/analysis/Candidate.ts), catch-up from a more advanced replica, promote,
+ *                        repoint the others by GTID, downtime + detach the lost, old master read_only, post hooks
+ *
+ * Only GTID topologies are recovered (MariaDB `MASTER_USE_GTID=slave_pos`, MySQL auto-position). orchestrator's
+ * Pseudo-GTID and binlog-server methods are refused with a reason.
+ */
+import { Data, Either } from "effect"
+import { chooseCandidate, type CandidateDecision, describeDecision } from "../analysis/Candidate.js"
+import { replicaCheckValid } from "../analysis/Counts.js"
+import * as Pos from "../analysis/Position.js"
+import type { PromotionPolicy } from "../analysis/Snapshot.js"
+import * as Model from "../topology/Instance.js"
+import type { Instance, PromotionRule } from "../topology/Instance.js"
+import type { InstanceKey } from "../topology/InstanceKey.js"
+import {
+  type Dialect,
+  describeStep as describeStepText,
+  type GtidKind,
+  type Key,
+  keyString,
+  type Plan,
+  type PlannedStep,
+  type Step
+} from "./Step.js"
+
+export class PlanRefused extends Data.TaggedError("PlanRefused")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** The configuration values planning uses (never the config object itself). */
+export interface RecoveryPolicy {
+  /** false for recover-lite and `?skipProcesses=true`. */
+  readonly runHooks: boolean
+  /** orchestrator ApplyMySQLPromotionAfterMasterFailover (default true). */
+  readonly applyMySQLPromotion: boolean
+  /** DetachLostReplicasAfterMasterFailover || DetachLostSlavesAfterMasterFailover. */
+  readonly detachLostReplicas: boolean
+  /** orchestrator LostInRecoveryDowntimeSeconds: 365 days. */
+  readonly lostDowntimeSeconds: number
+  readonly drainTimeoutSeconds: number
+  readonly catchUpTimeoutSeconds: number
+  /** Graceful takeover: how long the designated replica may take to reach the master (ReasonableMaintenanceReplicationLagSeconds). */
+  readonly gracefulWaitSeconds: number
+  readonly promotion: PromotionPolicy
+}
+
+export const defaultRecoveryPolicy: RecoveryPolicy = {
+  runHooks: true,
+  applyMySQLPromotion: true,
+  detachLostReplicas: true,
+  lostDowntimeSeconds: 365 * 24 * 3600,
+  drainTimeoutSeconds: 30,
+  catchUpTimeoutSeconds: 30,
+  gracefulWaitSeconds: 20,
+  promotion: {
+    promotionIgnoreHostnameFilters: [],
+    preventCrossDataCenterMasterFailover: false,
+    preventCrossRegionMasterFailover: false,
+    reasonableMaintenanceReplicationLagSeconds: 20
+  }
+}
+
+export const LOST_IN_RECOVERY = "lost-in-recovery"
+
+// ---- helpers ----------------------------------------------------------------------------------------------
+
+const plain = (k: { readonly hostname: string; readonly port: number }): Key => ({ hostname: k.hostname, port: k.port })
+const same = (a: { readonly hostname: string; readonly port: number }, b: { readonly hostname: string; readonly port: number }) =>
+  a.hostname === b.hostname && a.port === b.port
+
+const versionAtLeast = (version: string, major: number, minor: number, patch: number): boolean => {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version)
+  if (m === null) return false
+  const v = [Number(m[1]), Number(m[2]), Number(m[3])] as const
+  return v[0] !== major ? v[0] > major : v[1] !== minor ? v[1] > minor : v[2] >= patch
+}
+
+/** Statement spelling: MariaDB, MySQL before 8.0.23 (SLAVE / CHANGE MASTER), MySQL 8.0.23+ (REPLICA / SOURCE). */
+export const dialectOf = (i: Instance): Dialect =>
+  i.flavor === "MariaDB" || /mariadb/i.test(i.version)
+    ? "mariadb"
+    : versionAtLeast(i.version, 8, 0, 23)
+    ? "mysql-replica"
+    : "mysql-slave"
+
+/** The GTID method every given replica supports, or the reason there is none. */
+export const gtidKindOf = (replicas: ReadonlyArray<Instance>): Either.Either<GtidKind, string> => {
+  if (replicas.length === 0) return Either.left("no replicas to recover with")
+  if (replicas.every(Model.usingMariaDbGtid)) return Either.right("mariadb")
+  if (replicas.every(Model.usingOracleGtid)) return Either.right("mysql")
+  const without = replicas.filter((r) => !Model.usingGtid(r)).map((r) => keyString(r.key))
+  return Either.left(
+    without.length > 0
+      ? `replicas without GTID replication (${without.join(", ")}): only GTID recovery is supported (no Pseudo-GTID / binlog servers)`
+      : "replicas mix MariaDB and MySQL GTID"
+  )
+}
+
+const dialects = (instances: ReadonlyArray<Instance>): Record<string, Dialect> =>
+  Object.fromEntries(instances.map((i) => [keyString(i.key), dialectOf(i)] as const))
+
+const step = (s: Step, critical: boolean, why: string): PlannedStep => ({ step: s, critical, why })
+
+const hook = (policy: RecoveryPolicy, name: Extract<Step, { _tag: "RunHooks" }>["hook"], abort: boolean, why: string) =>
+  policy.runHooks ? [step({ _tag: "RunHooks", hook: name, abortOnFailure: abort }, abort, why)] : []
+
+// ---- dead master: phase 1 ----------------------------------------------------------------------------------
+
+export interface DeadMasterInput {
+  readonly failedKey: InstanceKey
+  readonly clusterName: string
+  /** The failed master as last probed (its DC guides the choice later), if known. */
+  readonly master: Instance | null
+  /** Its replicas as last probed. */
+  readonly replicas: ReadonlyArray<Instance>
+  /** Operator's candidate (`recover/:host/:port/:candidateHost/:candidatePort`, force-master-takeover). */
+  readonly requested: InstanceKey | null
+  readonly policy: RecoveryPolicy
+}
+
+/**
+ * Phase 1 of a dead-master recovery: PreFailover hooks (a failure aborts, orchestrator's rule), then drain
+ * every replica whose last check is valid (the others cannot be reached and will be lost), then `Decide`.
+ */
+export const planDeadMaster = (input: DeadMasterInput): Either.Either<Plan, PlanRefused> => {
+  const reachable = input.replicas.filter(replicaCheckValid)
+  if (reachable.length === 0) {
+    return Either.left(new PlanRefused({ reason: `${keyString(input.failedKey)} has no reachable replica to promote` }))
+  }
+  const kind = gtidKindOf(reachable)
+  if (Either.isLeft(kind)) return Either.left(new PlanRefused({ reason: kind.left }))
+  if (input.requested !== null && !input.replicas.some((r) => same(r.key, input.requested!))) {
+    return Either.left(
+      new PlanRefused({ reason: `${keyString(input.requested)} is not a replica of ${keyString(input.failedKey)}` })
+    )
+  }
+  const unreachable = input.replicas.filter((r) => !replicaCheckValid(r)).map((r) => plain(r.key))
+  const steps: Array<PlannedStep> = [
+    ...hook(input.policy, "PreFailover", true, "orchestrator runs PreFailoverProcesses first; a failing hook aborts"),
+    step(
+      { _tag: "DrainRelayLogs", replicas: reachable.map((r) => plain(r.key)), timeoutSeconds: input.policy.drainTimeoutSeconds },
+      true,
+      "positions are comparable only once every replica has applied what it received (mariadb.md §5 gotcha 2)"
+    ),
+    step({ _tag: "Decide", requested: input.requested === null ? null : plain(input.requested) }, true, "choose on drained positions")
+  ]
+  return Either.right({
+    kind: "DeadMaster",
+    target: plain(input.failedKey),
+    clusterName: input.clusterName,
+    gtid: kind.right,
+    dialects: dialects([...(input.master === null ? [] : [input.master]), ...input.replicas]),
+    successor: null,
+    lost: unreachable,
+    steps,
+    rollback: [],
+    notes: unreachable.length > 0 ? [`unreachable replicas (lost): ${unreachable.map(keyString).join(", ")}`] : []
+  })
+}
+
+// ---- dead master: phase 2 ----------------------------------------------------------------------------------
+
+export interface PromotionInput {
+  readonly plan: Plan
+  readonly master: Instance | null
+  /** Every replica of the failed master: drained ones freshly read, unreachable ones as last probed. */
+  readonly replicas: ReadonlyArray<Instance>
+  readonly ruleOf: (key: InstanceKey) => PromotionRule
+  readonly requested: InstanceKey | null
+  readonly policy: RecoveryPolicy
+}
+
+export interface Promotion {
+  readonly decision: CandidateDecision
+  /** The steps that replace `Decide`. */
+  readonly steps: ReadonlyArray<PlannedStep>
+  readonly successor: Key
+  readonly lost: ReadonlyArray<Key>
+  readonly notes: ReadonlyArray<string>
+}
+
+/**
+ * Phase 2: the candidate and everything after it. The candidate is the colleague module's pure choice
+ * (position, promotion rules, DC/region, version and binlog format, errant GTIDs); if a replica is ahead of
+ * it, the candidate catches up from that replica first, so nothing any replica received is lost (mariadb.md
+ * §5 gotcha 4: pointing the advanced replica at a lagging master fails with 1236).
+ */
+export const planPromotion = (input: PromotionInput): Either.Either<Promotion, PlanRefused> => {
+  const { plan, policy } = input
+  const decision = chooseCandidate({
+    deadMaster: input.master,
+    replicas: input.replicas,
+    ruleOf: input.ruleOf,
+    policy: policy.promotion,
+    ...(input.requested === null ? {} : { requested: input.requested })
+  })
+  const notes = describeDecision(decision)
+  if (decision.candidate === null) {
+    return Either.left(new PlanRefused({ reason: `no replica of ${keyString(plan.target)} can be promoted: ${decision.log.join("; ")}` }))
+  }
+  if (decision.mode === "binlog") {
+    return Either.left(new PlanRefused({ reason: "replica positions are not comparable by GTID after draining" }))
+  }
+  const candidate = plain(decision.candidate)
+  const lost = decision.lost.map(plain)
+  const kept = decision.verdicts.filter((v) => v.role !== "candidate" && !v.lost).map((v) => plain(v.key))
+  const reachableLost = lost.filter((k) => input.replicas.some((r) => same(r.key, k) && replicaCheckValid(r)))
+  const steps: Array<PlannedStep> = [
+    ...(decision.catchUpFrom === null ? [] : [step(
+      { _tag: "CatchUp", candidate, source: plain(decision.catchUpFrom), timeoutSeconds: policy.catchUpTimeoutSeconds },
+      true,
+      `${keyString(decision.catchUpFrom)} received more than the candidate: take its transactions before promoting`
+    )]),
+    step({ _tag: "Promote", candidate, apply: policy.applyMySQLPromotion }, true, "the candidate becomes the writable master"),
+    ...(kept.length === 0 ? [] : [step(
+      { _tag: "Repoint", replicas: kept, master: candidate, start: true, credentials: "keep", useGtid: "slave_pos" },
+      false,
+      "the other replicas replicate from the new master by GTID (a failure loses that replica, not the recovery)"
+    )]),
+    step(
+      { _tag: "Downtime", keys: [...lost, plan.target], reason: LOST_IN_RECOVERY, seconds: policy.lostDowntimeSeconds },
+      false,
+      "orchestrator downtimes the lost replicas and the failed master (LostInRecoveryDowntimeSeconds)"
+    ),
+    ...(policy.detachLostReplicas && reachableLost.length > 0 ? [step(
+      { _tag: "DetachMasterHost", keys: reachableLost },
+      false,
+      "DetachLostReplicasAfterMasterFailover: lost replicas must not reconnect to the old master"
+    )] : []),
+    step({ _tag: "SetReadOnly", key: plan.target, readOnly: true }, false, "best effort: the old master, if reachable, must not take writes"),
+    step({ _tag: "EndDowntime", key: candidate }, false, "orchestrator ends the successor's downtime"),
+    ...hook(policy, "PostMasterFailover", false, "orchestrator runs PostMasterFailoverProcesses after promotion"),
+    ...hook(policy, "PostFailover", false, "orchestrator runs PostFailoverProcesses on success")
+  ]
+  return Either.right({ decision, steps, successor: candidate, lost: [...plan.lost, ...lost.filter((k) => !plan.lost.some((l) => same(l, k)))], notes })
+}
+
+/** The plan with `Decide` (at `index`) replaced by the promotion's steps. */
+export const applyPromotion = (plan: Plan, index: number, p: Promotion): Plan => ({
+  ...plan,
+  successor: p.successor,
+  lost: p.lost,
+  steps: [...plan.steps.slice(0, index), ...p.steps, ...plan.steps.slice(index + 1)],
+  notes: [...plan.notes, ...p.notes]
+})
+
+// ---- graceful master takeover -------------------------------------------------------------------------------
+
+export interface GracefulInput {
+  readonly master: Instance
+  /** The master's direct replicas, as last probed. */
+  readonly replicas: ReadonlyArray<Instance>
+  readonly designated: InstanceKey | null
+  /** `-auto`: orchestrator picks among several replicas, and the demoted master starts replicating. */
+  readonly auto: boolean
+  readonly ruleOf: (key: InstanceKey) => PromotionRule
+  readonly policy: RecoveryPolicy
+}
+
+/**
+ * orchestrator `GracefulMasterTakeover` (go/logic/topology_recovery.go): the designated direct replica (or the
+ * only one; with -auto, the best one) becomes master; the other direct replicas move below it first; the
+ * master goes read_only; once the designated has applied everything, it is promoted and the old master
+ * replicates from it (started only with -auto). Until the promotion, a failure makes the master writable again.
+ */
+export const planGracefulTakeover = (input: GracefulInput): Either.Either<Plan, PlanRefused> => {
+  const { master, policy } = input
+  const refuse = (reason: string) => Either.left(new PlanRefused({ reason }))
+  if (Model.isReplica(master)) return refuse(`${keyString(master.key)} is not a master (it replicates from ${keyString(Model.masterKey(master)!)})`)
+  if (!master.lastCheckValid) return refuse(`${keyString(master.key)} is not reachable: use force-master-failover`)
+  const replicas = input.replicas
+  if (replicas.length === 0) return refuse(`${keyString(master.key)} has no replicas`)
+  let designated: Instance | undefined
+  if (input.designated !== null) {
+    designated = replicas.find((r) => same(r.key, input.designated!))
+    if (designated === undefined) return refuse(`${keyString(input.designated)} is not a direct replica of ${keyString(master.key)}`)
+  } else if (replicas.length === 1) {
+    designated = replicas[0]
+  } else if (input.auto) {
+    const d = chooseCandidate({ deadMaster: master, replicas, ruleOf: input.ruleOf, policy: policy.promotion })
+    designated = d.candidate === null ? undefined : replicas.find((r) => same(r.key, d.candidate!))
+    if (designated === undefined) return refuse(`no replica of ${keyString(master.key)} can be promoted: ${d.log.join("; ")}`)
+  } else {
+    return refuse(`${keyString(master.key)} has ${replicas.length} replicas: designate one (graceful-master-takeover/:host/:port/:designatedHost/:designatedPort) or use graceful-master-takeover-auto`)
+  }
+  const unhealthy = replicas.filter((r) => !replicaCheckValid(r) || !Model.replicaRunning(r))
+  if (unhealthy.some((r) => same(r.key, designated!.key))) return refuse(`designated ${keyString(designated.key)} is not replicating`)
+  const kind = gtidKindOf(replicas)
+  if (Either.isLeft(kind)) return refuse(kind.left)
+  if (!designated.logBinEnabled || !designated.logReplicationUpdatesEnabled) {
+    return refuse(`designated ${keyString(designated.key)} needs log_bin and log_slave_updates to master its siblings`)
+  }
+  const d = plain(designated.key)
+  const m = plain(master.key)
+  const siblings = replicas.filter((r) => !same(r.key, d) && replicaCheckValid(r)).map((r) => plain(r.key))
+  const steps: Array<PlannedStep> = [
+    ...hook(policy, "PreGracefulTakeover", true, "before the master goes read_only; a failure aborts"),
+    ...(siblings.length === 0 ? [] : [step(
+      { _tag: "Repoint", replicas: siblings, master: d, start: true, credentials: "keep", useGtid: "slave_pos" },
+      true,
+      "the other direct replicas move below the designated replica first"
+    )]),
+    step({ _tag: "SetReadOnly", key: m, readOnly: true }, true, "stop writes on the master"),
+    step({ _tag: "WaitCaughtUp", replica: d, master: m, timeoutSeconds: policy.gracefulWaitSeconds }, true, "the designated has every transaction"),
+    step({ _tag: "Promote", candidate: d, apply: true }, true, "the designated becomes the writable master"),
+    step(
+      { _tag: "Repoint", replicas: [m], master: d, start: input.auto, credentials: "config", useGtid: "current_pos" },
+      false,
+      "the demoted master replicates from the new one (started only with -auto, orchestrator's rule)"
+    ),
+    ...hook(policy, "PostGracefulTakeover", false, "end of the takeover")
+  ]
+  return Either.right({
+    kind: "GracefulMasterTakeover",
+    target: m,
+    clusterName: master.clusterName,
+    gtid: kind.right,
+    dialects: dialects([master, ...replicas]),
+    successor: d,
+    lost: [],
+    steps,
+    rollback: [step({ _tag: "SetReadOnly", key: m, readOnly: false }, false, "takeover failed before promotion: the master takes writes again")],
+    notes: [`designated ${keyString(d)}`]
+  })
+}
+
+// ---- GTID refactoring ---------------------------------------------------------------------------------------
+
+/** Why `replica` cannot move below `target` by GTID without losing or duplicating anything, or null. */
+export const unsafeMoveReason = (
+  replica: Instance,
+  target: Instance,
+  all: ReadonlyArray<Instance>,
+  policy: RecoveryPolicy
+): string | null => {
+  const r = keyString(replica.key)
+  const t = keyString(target.key)
+  if (same(replica.key, target.key)) return `cannot move ${r} below itself`
+  if (!Model.isReplica(replica)) return `${r} is not a replica`
+  if (!replicaCheckValid(replica)) return `${r}: last check is not valid`
+  if (!target.lastCheckValid) return `${t}: last check is not valid`
+  // A target below the replica would make a replication cycle.
+  const byKey = new Map(all.map((i) => [keyString(i.key), i] as const))
+  const seen = new Set<string>()
+  for (let at: Instance | undefined = target; at !== undefined; at = byKey.get(keyString(Model.masterKey(at) ?? { hostname: "", port: 0 }))) {
+    const id = keyString(at.key)
+    if (seen.has(id)) break
+    seen.add(id)
+    if (same(at.key, replica.key)) return `${t} replicates from ${r}: moving would create a cycle`
+  }
+  const kind = gtidKindOf([replica])
+  if (Either.isLeft(kind)) return kind.left
+  if (!target.logBinEnabled) return `${t} does not have binary logs enabled`
+  if (Model.isReplica(target) && !target.logReplicationUpdatesEnabled) return `${t} does not have log_slave_updates enabled`
+  const mode: Pos.PositionMode = kind.right === "mariadb" ? "mariadb-gtid" : "mysql-gtid"
+  const rp = Pos.positionOf(replica, mode)
+  const tp = Model.isReplica(target) ? Pos.positionOf(target, mode) : null
+  if (tp !== null && rp.mode === tp.mode) {
+    const o = Pos.compare(rp, tp)
+    if (o === "diverged") return `${r} has transactions ${t} does not have (positions diverge: ${Pos.format(rp)} vs ${Pos.format(tp)})`
+  }
+  const errant = Pos.errantOf(replica)
+  if (errant !== "") return `${r} has errant GTIDs ${errant}`
+  if (Model.sqlDelay(target) > Model.sqlDelay(replica) && Model.sqlDelay(target) > policy.promotion.reasonableMaintenanceReplicationLagSeconds) {
+    return `${t} is delayed by ${Model.sqlDelay(target)} s`
+  }
+  return null
+}
+
+/**
+ * Moves replicas below `target` by GTID (relocate, move-below-gtid, move-up, move-below, repoint, take-siblings,
+ * relocate-replicas, move-replicas-gtid): every move is checked first; one unsafe move refuses the whole plan,
+ * so the topology is left as it was.
+ */
+export const planRelocate = (
+  replicas: ReadonlyArray<Instance>,
+  target: Instance,
+  all: ReadonlyArray<Instance>,
+  policy: RecoveryPolicy
+): Either.Either<Plan, PlanRefused> => {
+  if (replicas.length === 0) return Either.left(new PlanRefused({ reason: "no replica to move" }))
+  const problems = replicas.flatMap((r) => {
+    const why = unsafeMoveReason(r, target, all, policy)
+    return why === null ? [] : [why]
+  })
+  if (problems.length > 0) return Either.left(new PlanRefused({ reason: problems.join("; ") }))
+  const kind = gtidKindOf(replicas)
+  if (Either.isLeft(kind)) return Either.left(new PlanRefused({ reason: kind.left }))
+  const moving = replicas.filter((r) => !same(Model.masterKey(r) ?? { hostname: "", port: 0 }, target.key))
+  return Either.right({
+    kind: "Relocate",
+    target: plain(target.key),
+    clusterName: target.clusterName,
+    gtid: kind.right,
+    dialects: dialects([target, ...replicas]),
+    successor: null,
+    lost: [],
+    steps: moving.length === 0 ? [] : [step(
+      {
+        _tag: "Repoint",
+        replicas: moving.map((r) => plain(r.key)),
+        master: plain(target.key),
+        start: true,
+        credentials: "keep",
+        useGtid: "slave_pos"
+      },
+      true,
+      `move below ${keyString(target.key)} by GTID`
+    )],
+    rollback: [],
+    notes: replicas.length > moving.length ? ["some replicas already replicate from the target"] : []
+  })
+}
+
+/**
+ * take-master: `replica` swaps places with its master M (M must itself be a replica of G): M stops, the
+ * replica catches up with M, moves below G, then M replicates from the replica.
+ */
+export const planTakeMaster = (replica: Instance, all: ReadonlyArray<Instance>, policy: RecoveryPolicy): Either.Either<Plan, PlanRefused> => {
+  const refuse = (reason: string) => Either.left(new PlanRefused({ reason }))
+  const mk = Model.masterKey(replica)
+  if (mk === null) return refuse(`${keyString(replica.key)} is not a replica`)
+  const master = all.find((i) => same(i.key, mk))
+  if (master === undefined) return refuse(`master ${keyString(mk)} of ${keyString(replica.key)} is unknown`)
+  const gk = Model.masterKey(master)
+  if (gk === null) return refuse(`master ${keyString(mk)} is not a replica itself: use graceful-master-takeover`)
+  const grand = all.find((i) => same(i.key, gk))
+  if (grand === undefined) return refuse(`${keyString(gk)} is unknown`)
+  const up = unsafeMoveReason(replica, grand, all, policy)
+  if (up !== null) return refuse(up)
+  if (!replica.logBinEnabled || !replica.logReplicationUpdatesEnabled) return refuse(`${keyString(replica.key)} needs log_bin and log_slave_updates`)
+  const kind = gtidKindOf([replica, master])
+  if (Either.isLeft(kind)) return refuse(kind.left)
+  const r = plain(replica.key)
+  const m = plain(master.key)
+  return Either.right({
+    kind: "TakeMaster",
+    target: r,
+    clusterName: replica.clusterName,
+    gtid: kind.right,
+    dialects: dialects([replica, master, grand]),
+    successor: r,
+    lost: [],
+    steps: [
+      step({ _tag: "StopReplication", keys: [m] }, true, "freeze the master's position"),
+      step({ _tag: "WaitCaughtUp", replica: r, master: m, timeoutSeconds: policy.gracefulWaitSeconds }, true, "the replica has all of its master's transactions"),
+      step({ _tag: "Repoint", replicas: [r], master: plain(grand.key), start: true, credentials: "keep", useGtid: "slave_pos" }, true, "move up"),
+      step({ _tag: "Repoint", replicas: [m], master: r, start: true, credentials: "keep", useGtid: "slave_pos" }, true, "the old master below it"),
+      ...hook(policy, "PostTakeMaster", false, "orchestrator PostTakeMasterProcesses")
+    ],
+    rollback: [step({ _tag: "StartReplication", keys: [m] }, false, "take-master failed: the master replicates again")],
+    notes: []
+  })
+}
+
+/** make-co-master: the master replicates from its direct replica (`current_pos`: its own writes count). */
+export const planMakeCoMaster = (replica: Instance, all: ReadonlyArray<Instance>): Either.Either<Plan, PlanRefused> => {
+  const refuse = (reason: string) => Either.left(new PlanRefused({ reason }))
+  const mk = Model.masterKey(replica)
+  if (mk === null) return refuse(`${keyString(replica.key)} is not a replica`)
+  const master = all.find((i) => same(i.key, mk))
+  if (master === undefined) return refuse(`master ${keyString(mk)} is unknown`)
+  if (Model.isReplica(master)) return refuse(`${keyString(mk)} is not a master: only a master can become a co-master`)
+  if (!master.lastCheckValid || !replicaCheckValid(replica)) return refuse("both servers must be reachable")
+  if (!replica.logBinEnabled || !replica.logReplicationUpdatesEnabled) return refuse(`${keyString(replica.key)} needs log_bin and log_slave_updates`)
+  const kind = gtidKindOf([replica])
+  if (Either.isLeft(kind)) return refuse(kind.left)
+  return Either.right({
+    kind: "MakeCoMaster",
+    target: plain(master.key),
+    clusterName: master.clusterName,
+    gtid: kind.right,
+    dialects: dialects([replica, master]),
+    successor: null,
+    lost: [],
+    steps: [step(
+      { _tag: "Repoint", replicas: [plain(master.key)], master: plain(replica.key), start: true, credentials: "config", useGtid: "current_pos" },
+      true,
+      "the master replicates from its replica (master-master)"
+    )],
+    rollback: [],
+    notes: []
+  })
+}
+
+/** The steps of a plan, one line each (golden tests, audit). */
+export const describePlan = (plan: Plan): ReadonlyArray<string> =>
+  plan.steps.map((s, n) => `${n + 1}. ${s.critical ? "" : "(best effort) "}${describeStepText(s.step)}`)
+

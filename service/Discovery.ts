@@ -1,0 +1,533 @@
+/**
+ * Discovery and continuous polling: the scoped fibers that keep every known instance fresh.
+ *
+ *   seeds, `discover` reactions, API ─► entries ─┬─ healthy queue  (DueQueue, DiscoveryMaxConcurrency permits) ─┐
+ *   crawl (master up, replicas down) ──────────► │                                                              ├─► Prober
+ *   expedite (fast failure detection) ─────────► └─ back-off queue (unreachable; its own permits)  ─────────────┘
+ *                                                     results ─► writer fiber ─► Repository (batched, one transaction)
+ *
+ * Fibers (all `forkScoped` / in a scoped FiberSet, interrupted when the layer closes): one dispatcher per
+ * queue, one fiber per probe in flight, the writer, the attempt watchdog, the reactions consumer, metrics.
+ *
+ * Orchestrator semantics kept (spec §4.1, §4.8, §6):
+ * - a successful probe writes last_checked = last_seen = last_attempted_check = now;
+ * - a failed probe sets last_checked only (Repository.markFailedCheck), so `last_checked <= last_seen` turns
+ *   false at once (IsLastCheckValid);
+ * - a probe still running after 1 s gets last_attempted_check = now (a hung server is visible then);
+ * - a forgotten instance is not re-discovered by crawling for 3 poll intervals (`forgetInstanceKeys`).
+ */
+import { Clock, Deferred, Effect, Either, FiberSet, Layer, Metric, Queue, Scope } from "effect"
+import { type InstanceRecord, Repository, type RepositoryError } from "../core/backend/Repository.js"
+import { AppConfig } from "../core/config/AppConfig.js"
+import { withAttributes, crawlTargets } from "../core/discovery/ClusterAttributes.js"
+import { Discovery, type DiscoveryStatus } from "../core/discovery/Discovery.js"
+import { Prober } from "../core/discovery/Prober.js"
+import { backoffDelay, DueQueue, nextHealthyDue, quantile } from "../core/discovery/Schedule.js"
+import { instances as instancesGauge, probeSeconds, probesTotal } from "../core/observability/Metrics.js"
+import { CommandLog } from "../core/ops/CommandLog.js"
+import type { Instance } from "../core/topology/Instance.js"
+import * as Model from "../core/topology/Instance.js"
+import type { InstanceKey } from "../core/topology/InstanceKey.js"
+import * as Key from "../core/topology/InstanceKey.js"
+import { fromRecord, toRecord } from "../core/topology/InstanceRecord.js"
+
+type QueueName = "healthy" | "backoff"
+
+interface Entry {
+  readonly key: InstanceKey
+  readonly id: string
+  queue: QueueName
+  /** Bumped at every (re)schedule; heap items with an older seq are stale. */
+  seq: number
+  inFlight: number
+  startedAt: number | undefined
+  attemptMarked: boolean
+  /** Expedited while in flight: probe again as soon as this probe ends. */
+  again: boolean
+  failures: number
+  /** The last successful probe, with cluster attributes. */
+  instance: Instance | undefined
+  /** Last completed check (ok or failed). */
+  lastCheckedAt: number | undefined
+  seed: boolean
+  removed: boolean
+  /** `host:port` of the master in `instance`, indexed in `children`. */
+  masterId: string | undefined
+  /** Releases the queue permit held by the probe in flight (idempotent). */
+  releasePermit: Effect.Effect<void> | undefined
+}
+
+interface HeapItem {
+  readonly entry: Entry
+  readonly seq: number
+}
+
+type WriteItem =
+  | { readonly _tag: "Write"; readonly entry: Entry; readonly instance: Instance; readonly done?: Deferred.Deferred<void, RepositoryError> }
+  | { readonly _tag: "Attempted"; readonly key: InstanceKey; readonly at: number }
+  | { readonly _tag: "Failed"; readonly key: InstanceKey; readonly at: number }
+  | { readonly _tag: "Alias"; readonly clusterName: string; readonly alias: string; readonly at: number }
+
+/** Instances that never answered are dropped after this many failed probes (unless seeds). */
+const NEVER_SEEN_MAX_FAILURES = 3
+const WRITE_BATCH = 5000
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const prober = yield* Prober
+  const repo = yield* Repository
+  const commandLog = yield* CommandLog
+
+  const pollMs = config.InstancePollSeconds * 1000
+  const backoffMaxMs = config.DiscoveryBackoffMaxSeconds * 1000
+  const forgetTtlMs = 3 * pollMs
+  const concurrency = config.DiscoveryMaxConcurrency
+
+  const entries = new Map<string, Entry>()
+  const forgotten = new Map<string, number>()
+  const inFlight = new Set<Entry>()
+  const heaps: Record<QueueName, DueQueue<HeapItem>> = { healthy: new DueQueue(), backoff: new DueQueue() }
+  const wake: Record<QueueName, Queue.Queue<void>> = {
+    healthy: yield* Queue.sliding<void>(1),
+    backoff: yield* Queue.sliding<void>(1)
+  }
+  const permits = { healthy: yield* Effect.makeSemaphore(concurrency), backoff: yield* Effect.makeSemaphore(concurrency) }
+  const fibers = yield* FiberSet.make<unknown, unknown>()
+  const writes = yield* Queue.unbounded<WriteItem>()
+  const counters = { ok: 0, failed: 0 }
+
+  const lookup = (k: InstanceKey) => entries.get(Key.format(k))?.instance
+  /** master id → ids of the instances replicating from it (from their last successful probe). */
+  const children = new Map<string, Set<string>>()
+
+  const indexMaster = (e: Entry, instance: Instance | undefined) => {
+    const m = instance === undefined ? null : Model.masterKey(instance)
+    const masterId = m === null || !Key.isValid(m) ? undefined : Key.format(m)
+    if (masterId === e.masterId) return
+    if (e.masterId !== undefined) children.get(e.masterId)?.delete(e.id)
+    if (masterId !== undefined) {
+      let set = children.get(masterId)
+      if (set === undefined) children.set(masterId, (set = new Set()))
+      set.add(e.id)
+    }
+    e.masterId = masterId
+  }
+
+  const sameAttributes = (a: Instance, b: Instance) =>
+    a.clusterName === b.clusterName && a.replicationDepth === b.replicationDepth && a.isCoMaster === b.isCoMaster &&
+    a.ancestryUuid === b.ancestryUuid
+
+  /**
+   * After an instance's cluster attributes changed (new instance found above, failover), recompute them for
+   * everything below it now, rather than at each descendant's next probe. Only descendants whose last probe
+   * succeeded are rewritten: their stored check times are those of the snapshot.
+   */
+  const propagate = (root: Entry) =>
+    Effect.gen(function*() {
+      const visited = new Set<string>([root.id])
+      const todo = [root.id]
+      while (todo.length > 0) {
+        const id = todo.pop()!
+        for (const childId of children.get(id) ?? []) {
+          if (visited.has(childId)) continue
+          visited.add(childId)
+          const c = entries.get(childId)
+          if (c === undefined || c.instance === undefined || c.failures > 0) continue
+          const updated = withAttributes(c.instance, lookup, config)
+          if (sameAttributes(updated, c.instance)) continue
+          c.instance = updated
+          yield* Queue.offer(writes, { _tag: "Write", entry: c, instance: updated })
+          todo.push(childId)
+        }
+      }
+    })
+
+  const schedule = (e: Entry, queue: QueueName, due: number, now: number) => {
+    e.queue = queue
+    e.seq++
+    heaps[queue].push(due, { entry: e, seq: e.seq })
+    if (due <= now) Queue.unsafeOffer(wake[queue], undefined)
+  }
+
+  const isForgotten = (id: string, now: number) => {
+    const until = forgotten.get(id)
+    if (until === undefined) return false
+    if (until > now) return true
+    forgotten.delete(id)
+    return false
+  }
+
+  const entryFor = (key: InstanceKey): { readonly entry: Entry; readonly created: boolean } => {
+    const id = Key.format(key)
+    const found = entries.get(id)
+    if (found !== undefined) return { entry: found, created: false }
+    const entry: Entry = {
+      key,
+      id,
+      queue: "healthy",
+      seq: 0,
+      inFlight: 0,
+      startedAt: undefined,
+      attemptMarked: false,
+      again: false,
+      failures: 0,
+      instance: undefined,
+      lastCheckedAt: undefined,
+      seed: false,
+      removed: false,
+      masterId: undefined,
+      releasePermit: undefined
+    }
+    entries.set(id, entry)
+    return { entry, created: true }
+  }
+
+  /** Adds an instance found by crawling, due at once, unless known or recently forgotten. */
+  const crawl = (key: InstanceKey, now: number) => {
+    const id = Key.format(key)
+    if (entries.has(id) || isForgotten(id, now)) return
+    schedule(entryFor(key).entry, "healthy", now, now)
+  }
+
+  const expediteAt = (keys: ReadonlyArray<InstanceKey>, now: number) => {
+    for (const k of keys) {
+      const id = Key.format(k)
+      if (isForgotten(id, now)) continue
+      const { entry } = entryFor(k)
+      schedule(entry, entry.queue, now, now)
+    }
+  }
+
+  /** Replicas of `key`: those it listed and those that name it as their master. */
+  const replicasOf = (key: InstanceKey): ReadonlyArray<InstanceKey> => {
+    const out = new Map<string, InstanceKey>()
+    for (const r of entries.get(Key.format(key))?.instance?.replicas ?? []) out.set(Key.format(r), r)
+    for (const id of children.get(Key.format(key)) ?? []) {
+      const c = entries.get(id)
+      if (c !== undefined) out.set(id, c.key)
+    }
+    return [...out.values()]
+  }
+
+  const metricOk = probesTotal.pipe(Metric.tagged("result", "ok"))
+  const metricFailed = probesTotal.pipe(Metric.tagged("result", "failed"))
+
+  /**
+   * One probe of `e` and everything that follows from its result. `done` resolves when the result is stored
+   * (synchronous discover/refresh).
+   */
+  const probeEntry = (e: Entry, options: { readonly crawl: boolean; readonly done?: Deferred.Deferred<void, RepositoryError> }) =>
+    Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      e.inFlight++
+      e.startedAt = started
+      e.attemptMarked = false
+      inFlight.add(e)
+      const result = yield* Effect.either(prober.probe({ key: e.key, previous: e.instance })).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          e.inFlight--
+          if (e.inFlight === 0) {
+            e.startedAt = undefined
+            inFlight.delete(e)
+          }
+        }))
+      )
+      const now = yield* Clock.currentTimeMillis
+      yield* Metric.update(probeSeconds, (now - started) / 1000)
+      const again = e.again
+      e.again = false
+      if (e.removed) {
+        if (options.done) yield* Deferred.succeed(options.done, undefined)
+        return result
+      }
+      e.lastCheckedAt = now
+      if (Either.isRight(result)) {
+        counters.ok++
+        yield* Metric.update(metricOk, 1)
+        const previous = e.instance
+        const instance = withAttributes(result.right, lookup, config)
+        e.instance = instance
+        e.failures = 0
+        indexMaster(e, instance)
+        yield* Queue.offer(
+          writes,
+          options.done === undefined ? { _tag: "Write", entry: e, instance } : { _tag: "Write", entry: e, instance, done: options.done }
+        )
+        if (instance.replicationDepth === 0 && instance.suggestedClusterAlias !== "" &&
+          instance.suggestedClusterAlias !== previous?.suggestedClusterAlias) {
+          yield* Queue.offer(writes, { _tag: "Alias", clusterName: instance.clusterName, alias: instance.suggestedClusterAlias, at: now })
+        }
+        schedule(e, "healthy", again ? now : nextHealthyDue(e.id, started, pollMs), now)
+        if (previous === undefined || !sameAttributes(previous, instance)) yield* propagate(e)
+        if (options.crawl) for (const k of crawlTargets(instance)) crawl(k, now)
+        // Fast detection: a replica whose IO thread just stopped running may have lost its master; re-probe the
+        // master and its other replicas now instead of waiting for their slots.
+        const master = Model.masterKey(instance)
+        if (previous !== undefined && master !== null && Key.isValid(master) &&
+          Model.ioThreadState(previous) === "running" && Model.ioThreadState(instance) !== "running") {
+          expediteAt([master, ...replicasOf(master).filter((k) => !Key.equals(k, e.key))], now)
+        }
+      } else {
+        counters.failed++
+        yield* Metric.update(metricFailed, 1)
+        const wasHealthy = e.failures === 0 && e.instance !== undefined
+        e.failures++
+        yield* Queue.offer(writes, { _tag: "Failed", key: e.key, at: now })
+        if (options.done) yield* Deferred.succeed(options.done, undefined)
+        if (e.instance === undefined && !e.seed && e.failures >= NEVER_SEEN_MAX_FAILURES) {
+          // Never answered (a typo, a long-gone replica still listed by SHOW SLAVE HOSTS): stop polling it.
+          e.removed = true
+          entries.delete(e.id)
+          forgotten.set(e.id, now + backoffMaxMs)
+        } else {
+          schedule(e, "backoff", again ? now : now + backoffDelay(e.failures, pollMs, backoffMaxMs), now)
+        }
+        // Fast detection: a master that stops answering → ask its replicas what they see, now.
+        if (wasHealthy) expediteAt(replicasOf(e.key), now)
+      }
+      return result
+    })
+
+  const dispatcher = (queue: QueueName) =>
+    Effect.gen(function*() {
+      const heap = heaps[queue]
+      const sem = permits[queue]
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        let due = heap.peekDue()
+        while (due !== undefined && due <= now) {
+          const { item } = heap.pop()!
+          const e = item.entry
+          due = heap.peekDue()
+          if (item.seq !== e.seq || e.removed || e.queue !== queue) continue
+          if (e.inFlight > 0) {
+            e.again = true
+            continue
+          }
+          yield* sem.take(1)
+          if (e.removed || e.inFlight > 0) {
+            yield* sem.release(1)
+            continue
+          }
+          // Released when the probe ends, or by the watchdog once the probe is slow (> 1 s): a server that hangs
+          // holds a healthy permit for 1 s at most, then counts as unreachable.
+          let held = true
+          const release = Effect.suspend(() => {
+            if (!held) return Effect.void
+            held = false
+            return sem.release(1)
+          })
+          e.releasePermit = release
+          yield* FiberSet.run(fibers, probeEntry(e, { crawl: true }).pipe(Effect.ensuring(release)))
+          due = heap.peekDue()
+        }
+        const wait = due === undefined ? 1000 : Math.min(1000, Math.max(1, due - (yield* Clock.currentTimeMillis)))
+        yield* Effect.raceFirst(Effect.sleep(wait), Queue.take(wake[queue]))
+      }
+    })
+
+  const flush = (items: ReadonlyArray<WriteItem>) =>
+    Effect.gen(function*() {
+      let pending = new Map<string, InstanceRecord>()
+      const flushWrites = Effect.suspend(() => {
+        if (pending.size === 0) return Effect.void
+        const rows = [...pending.values()]
+        pending = new Map()
+        return repo.writeInstances(rows)
+      })
+      for (const item of items) {
+        switch (item._tag) {
+          case "Write":
+            // A write queued before a forget must not resurrect the row.
+            if (!item.entry.removed) pending.set(item.entry.id, toRecord(item.instance))
+            break
+          case "Attempted":
+            yield* flushWrites
+            yield* repo.markAttemptedCheck(item.key, item.at)
+            break
+          case "Failed":
+            yield* flushWrites
+            yield* repo.markFailedCheck(item.key, item.at)
+            break
+          case "Alias":
+            yield* flushWrites
+            yield* repo.setClusterAlias(item.clusterName, item.alias, item.at)
+            break
+        }
+      }
+      yield* flushWrites
+    })
+
+  const writer = Effect.gen(function*() {
+    for (;;) {
+      const batch = [...(yield* Queue.takeBetween(writes, 1, WRITE_BATCH))]
+      const dones = batch.flatMap((i) => (i._tag === "Write" && i.done !== undefined ? [i.done] : []))
+      const outcome = yield* Effect.either(repo.transaction(flush(batch)))
+      if (Either.isLeft(outcome)) {
+        yield* Effect.logWarning("discovery: cannot store probe results", outcome.left.message)
+        for (const d of dones) yield* Deferred.fail(d, outcome.left)
+      } else {
+        for (const d of dones) yield* Deferred.succeed(d, undefined)
+      }
+    }
+  })
+
+  /** A probe still running after 1 s marks last_attempted_check (orchestrator's 1 s timer). */
+  const watchdog = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    for (const e of inFlight) {
+      if (e.startedAt !== undefined && !e.attemptMarked && now - e.startedAt >= 1000) {
+        e.attemptMarked = true
+        yield* Queue.offer(writes, { _tag: "Attempted", key: e.key, at: now })
+        if (e.queue === "healthy" && e.releasePermit !== undefined) yield* e.releasePermit
+      }
+    }
+  }).pipe(Effect.delay(250), Effect.forever)
+
+  const gauges = Effect.gen(function*() {
+    let valid = 0
+    let invalid = 0
+    for (const e of entries.values()) {
+      if (e.failures === 0 && e.instance !== undefined) valid++
+      else invalid++
+    }
+    yield* Metric.set(instancesGauge.pipe(Metric.tagged("state", "valid")), valid)
+    yield* Metric.set(instancesGauge.pipe(Metric.tagged("state", "invalid")), invalid)
+    const now = yield* Clock.currentTimeMillis
+    const downtimes = yield* Effect.orElseSucceed(repo.readActiveDowntimes(now), () => [])
+    const downtimed = downtimes.filter((d) => entries.has(Key.format(new Key.InstanceKey(d.key)))).length
+    yield* Metric.set(instancesGauge.pipe(Metric.tagged("state", "downtimed")), downtimed)
+  }).pipe(Effect.delay(5000), Effect.forever)
+
+  const runNow = (key: InstanceKey, crawlToo: boolean) =>
+    Effect.gen(function*() {
+      forgotten.delete(Key.format(key))
+      const { entry } = entryFor(key)
+      const done = yield* Deferred.make<void, RepositoryError>()
+      const result = yield* probeEntry(entry, { crawl: crawlToo, done })
+      yield* Deferred.await(done)
+      if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+      return entry.instance ?? result.right
+    })
+
+  const submitAt = (key: InstanceKey, now: number) => {
+    forgotten.delete(Key.format(key))
+    const { entry } = entryFor(key)
+    schedule(entry, entry.queue, now, now)
+    return entry
+  }
+
+  const forgetKey = (key: InstanceKey) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const id = Key.format(key)
+      const e = entries.get(id)
+      if (e !== undefined) {
+        e.removed = true
+        entries.delete(id)
+        indexMaster(e, undefined)
+      }
+      forgotten.set(id, now + forgetTtlMs)
+      yield* prober.release(key)
+    })
+
+  const service = Discovery.of({
+    discover: (key) => runNow(key, true),
+    refresh: (key) => runNow(key, false),
+    submit: (key) => Effect.map(Clock.currentTimeMillis, (now) => void submitAt(key, now)),
+    expedite: (keys) => Effect.map(Clock.currentTimeMillis, (now) => expediteAt(keys, now)),
+    forget: forgetKey,
+    status: Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const ages: Array<number> = []
+      let backoff = 0
+      for (const e of entries.values()) {
+        if (e.lastCheckedAt !== undefined) ages.push(now - e.lastCheckedAt)
+        if (e.failures > 0) backoff++
+      }
+      return {
+        known: entries.size,
+        healthy: entries.size - backoff,
+        backoff,
+        inFlight: inFlight.size,
+        probesOk: counters.ok,
+        probesFailed: counters.failed,
+        stalenessMs: { p50: quantile(ages, 0.5), p99: quantile(ages, 0.99), max: ages.length === 0 ? 0 : Math.max(...ages) }
+      } satisfies DiscoveryStatus
+    })
+  })
+
+  // ---- start-up: every stored instance and every seed is due at once (no blind window) ------------------
+  const now = yield* Clock.currentTimeMillis
+  const stored = yield* Effect.orElseSucceed(repo.readInstances, () => [] as ReadonlyArray<InstanceRecord>)
+  for (const r of stored) {
+    const key = Key.make(r.key.hostname, r.key.port)
+    if (Either.isLeft(key)) continue
+    const { entry } = entryFor(key.right)
+    const decoded = fromRecord(r)
+    if (Either.isRight(decoded)) entry.instance = decoded.right
+    // Known-bad instances start in the back-off queue: their timeouts must not hold up the first round.
+    const bad = Either.isRight(decoded) && !decoded.right.lastCheckValid
+    if (bad) entry.failures = 1
+    schedule(entry, bad ? "backoff" : "healthy", now, now)
+  }
+  for (const seed of config.DiscoverySeeds) {
+    const key = Key.parse(seed, { defaultPort: Key.defaultInstancePort })
+    if (Either.isLeft(key)) {
+      yield* Effect.logWarning(`DiscoverySeeds: ignoring ${JSON.stringify(seed)}: ${key.left.message}`)
+      continue
+    }
+    submitAt(key.right, now).seed = true
+  }
+
+  yield* Effect.forkScoped(dispatcher("healthy"))
+  yield* Effect.forkScoped(dispatcher("backoff"))
+  yield* Effect.forkScoped(writer)
+  yield* Effect.forkScoped(watchdog)
+  yield* Effect.forkScoped(gauges)
+
+  // Replicated ops: `discover` → probe here too; `forget` → stop polling.
+  const reactions = yield* commandLog.reactions
+  yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+    const r = yield* Queue.take(reactions)
+    if (r._tag !== "Probe" && r._tag !== "Forgotten") return
+    const key = Key.make(r.key.hostname, r.key.port)
+    if (Either.isLeft(key)) return
+    if (r._tag === "Forgotten") return yield* forgetKey(key.right)
+    const t = yield* Clock.currentTimeMillis
+    const e = entries.get(Key.format(key.right))
+    // Just probed by the API call that proposed this op: nothing to do.
+    if (e !== undefined && e.lastCheckedAt !== undefined && t - e.lastCheckedAt < 1000 && e.failures === 0) return
+    submitAt(key.right, t)
+  })))
+
+  return service
+})
+
+export const layer = Layer.scoped(Discovery, make)
+
+/**
+ * The mysql2 prober, loaded on first use: a node with nothing to probe never imports the MySQL driver
+ * (docs/architecture.md "MySQL driver loaded on demand"). Its connections live in this layer's scope.
+ */
+export const lazyMysqlProberLayer = Layer.scoped(
+  Prober,
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const config = yield* AppConfig
+    const real = yield* Effect.cached(
+      Effect.promise(() => import("../adapters/mysql/MysqlProber.js")).pipe(
+        Effect.flatMap((m) => m.make(m.optionsFromConfig(config))),
+        Scope.extend(scope)
+      )
+    )
+    return Prober.of({
+      probe: (request) => Effect.flatMap(real, (p) => p.probe(request)),
+      release: (key) => Effect.flatMap(real, (p) => p.release(key)),
+      roundTrips: Effect.flatMap(real, (p) => p.roundTrips)
+    })
+  })
+)
+
+/** Discovery with the mysql2 prober (what a node runs). */
+export const layerMysql = layer.pipe(Layer.provide(lazyMysqlProberLayer))

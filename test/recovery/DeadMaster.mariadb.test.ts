@@ -1,0 +1,128 @@
+/**
+ * Dead-master recovery on real MariaDB GTID topologies (master + 3 replicas, a writer committing
+ * continuously): kill -9 the master, let analysis (colleague's `analyze`) see DeadMaster, run the recovery.
+ * Checked: a replica is promoted and writable, the others replicate from it, nothing any replica received is
+ * missing on the new master, the recovery and its steps are in the backend. Times are printed, never asserted.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { resumePoint } from "../../core/recovery/Executor.js"
+import { recoverDeadMaster } from "../../core/recovery/Recover.js"
+import { Shape, startTopology, type Topology } from "../harness/Topology.js"
+import { analysisOf, build, config, key, scalar, seqOf, setupSchema, startWriter, waitFor } from "./support.js"
+
+const topology = Effect.acquireRelease(
+  Effect.promise(() => startTopology({ shape: Shape.masterWithReplicas(3) })),
+  (t) => Effect.promise(() => t.stop())
+)
+
+const slaveHost = async (t: Topology, port: number) => {
+  const s = await t.instance(port).slaveStatus()
+  return s === undefined ? "none" : `${String(s["Master_Host"])}:${String(s["Master_Port"])} io=${String(s["Slave_IO_Running"])} sql=${String(s["Slave_SQL_Running"])}`
+}
+
+describe("DeadMaster recovery on MariaDB GTID", () => {
+  it.scopedLive("kill -9 the master under writes, with one replica lagging: promoted, repointed, nothing lost", () =>
+    Effect.gen(function*() {
+      const topo = yield* topology
+      yield* Effect.promise(() => setupSchema(topo))
+      const c = config(topo)
+      const { ctx, discovery, repo } = yield* build(c)
+      yield* discovery.discover(key(topo.master.key))
+      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+      const writer = yield* Effect.promise(() => startWriter(topo.master, topo.credentials))
+      yield* Effect.sleep("300 millis")
+      // A lagging replica: its IO thread stopped a while before the failure.
+      const lagging = topo.replicas[2]!
+      yield* Effect.promise(() => lagging.query("STOP SLAVE IO_THREAD"))
+      yield* Effect.sleep("500 millis")
+      yield* Effect.promise(() => topo.master.kill9())
+      const killedAt = Date.now()
+      yield* Effect.promise(() => writer.stop())
+      const analysis = yield* waitFor(
+        "DeadMaster",
+        analysisOf(c, topo.master.key, ["DeadMaster", "DeadMasterAndSomeReplicas"]).pipe(Effect.provide(ctx))
+      )
+      const detectedAt = Date.now()
+      // What each replica received from the dead master (its IO position) — none of it may be lost.
+      const received = yield* Effect.promise(() =>
+        Promise.all(topo.replicas.map(async (r) => seqOf(String((await r.slaveStatus())?.["Gtid_IO_Pos"] ?? ""))))
+      )
+      const outcome = yield* recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(
+        Effect.provide(ctx)
+      )
+      const healedAt = Date.now()
+      expect(outcome._tag).toBe("Done")
+      if (outcome._tag !== "Done") return
+      const steps = yield* repo.readRecoverySteps(outcome.uid)
+      console.log(steps.map((s) => s.message.slice(0, 200)).join("\n"))
+      // Only the best-effort read_only on the dead master may fail.
+      expect(outcome.result.errors.filter((e) => !e.startsWith(topo.master.key))).toEqual([])
+      expect(outcome.result.successful).toBe(true)
+      const successor = outcome.result.successor!
+      expect(successor).not.toBeNull()
+      const newMaster = topo.instance(successor.port)
+      expect(yield* Effect.promise(() => scalar(newMaster, "SELECT @@read_only"))).toBe("0")
+      expect(yield* Effect.promise(() => newMaster.slaveStatus())).toBeUndefined()
+      // Every other replica replicates from the new master.
+      for (const r of topo.replicas.filter((x) => x.port !== successor.port)) {
+        const s = yield* Effect.promise(() => r.slaveStatus())
+        expect(Number(s?.["Master_Port"])).toBe(successor.port)
+      }
+      // Writes on the new master reach everyone; no received transaction is missing.
+      yield* Effect.promise(() => newMaster.query("INSERT INTO app.t (v) VALUES (2)", [], { user: "admin" }))
+      yield* Effect.promise(() => topo.syncReplicas({ from: newMaster, to: topo.replicas.filter((x) => x.port !== successor.port) }))
+      const newSlavePos = seqOf(yield* Effect.promise(() => scalar(newMaster, "SELECT @@gtid_slave_pos")))
+      expect(newSlavePos).toBeGreaterThanOrEqual(Math.max(...received))
+      const counts = yield* Effect.promise(() => Promise.all(topo.replicas.map((r) => scalar(r, "SELECT COUNT(*) FROM app.t"))))
+      expect(new Set(counts).size).toBe(1)
+      expect(Number(counts[0])).toBeGreaterThanOrEqual(writer.committed())
+      // Recorded in the backend.
+      const recovery = yield* repo.readRecoveryByUid(outcome.uid)
+      expect(recovery?.isSuccessful).toBe(true)
+      expect(recovery?.successorKey?.port).toBe(successor.port)
+      expect(steps.some((s) => s.message.startsWith("plan (from step 1)"))).toBe(true)
+      // The audit describes a complete plan (nothing left to resume).
+      const point = resumePoint(steps.map((s) => s.message))
+      expect(point?.from).toBe(point?.plan.steps.length)
+      console.log(
+        `recovery: detected after ${detectedAt - killedAt} ms, healed ${healedAt - detectedAt} ms later; ` +
+          `writer committed ${writer.committed()}, received per replica ${received.join("/")}, new master ${successor.port} at ${newSlavePos}; ` +
+          `replicas: ${(yield* Effect.promise(() => Promise.all(topo.replicas.map((r) => slaveHost(topo, r.port))))).join(" | ")}`
+      )
+    }), 120_000)
+
+  it.scopedLive("a failing PreFailover hook aborts: nothing is changed on the replicas", () =>
+    Effect.gen(function*() {
+      const topo = yield* topology
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orc-hooks-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const c = config(topo, {
+        PreFailoverProcesses: [`echo "pre {failureType} {failedPort}" >> ${dir}/log; exit 3`],
+        PostUnsuccessfulFailoverProcesses: [`echo "unsuccessful $ORC_FAILURE_TYPE $ORC_FAILED_PORT" >> ${dir}/log`]
+      })
+      const { ctx, discovery, repo } = yield* build(c)
+      yield* discovery.discover(key(topo.master.key))
+      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+      yield* Effect.promise(() => topo.master.kill9())
+      const analysis = yield* waitFor("DeadMaster", analysisOf(c, topo.master.key, ["DeadMaster"]).pipe(Effect.provide(ctx)))
+      const outcome = yield* recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(Effect.provide(ctx))
+      expect(outcome._tag).toBe("Done")
+      if (outcome._tag !== "Done") return
+      expect(outcome.result.successful).toBe(false)
+      const log = fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n")
+      expect(log).toEqual([`pre DeadMaster ${topo.master.port}`, `unsuccessful DeadMaster ${topo.master.port}`])
+      for (const r of topo.replicas) {
+        const s = yield* Effect.promise(() => r.slaveStatus())
+        expect(Number(s?.["Master_Port"])).toBe(topo.master.port)
+        expect(yield* Effect.promise(() => scalar(r, "SELECT @@read_only"))).toBe("1")
+      }
+      const recovery = yield* repo.readRecoveryByUid(outcome.uid)
+      expect(recovery?.isSuccessful).toBe(false)
+      expect(recovery?.allErrors).toContain("exit code 3")
+      void Either
+    }), 120_000)
+})
