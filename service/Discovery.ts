@@ -95,6 +95,12 @@ export const make = Effect.gen(function*() {
   const fibers = yield* FiberSet.make<unknown, unknown>()
   const writes = yield* Queue.unbounded<WriteItem>()
   const counters = { ok: 0, failed: 0 }
+  /**
+   * Slow healthy probes whose permit the watchdog released; at most `slowCap`, which bounds what is in flight
+   * when everything is slow (an overloaded network or host) to DiscoveryMaxConcurrency + slowCap.
+   */
+  let slowReleased = 0
+  const slowCap = Math.max(64, concurrency)
 
   const lookup = (k: InstanceKey) => entries.get(Key.format(k))?.instance
   /** master id → ids of the instances replicating from it (from their last successful probe). */
@@ -312,13 +318,23 @@ export const make = Effect.gen(function*() {
           // Released when the probe ends, or by the watchdog once the probe is slow (> 1 s): a server that hangs
           // holds a healthy permit for 1 s at most, then counts as unreachable.
           let held = true
+          let slow = false
           const release = Effect.suspend(() => {
             if (!held) return Effect.void
             held = false
             return sem.release(1)
           })
-          e.releasePermit = release
-          yield* FiberSet.run(fibers, probeEntry(e, { crawl: true }).pipe(Effect.ensuring(release)))
+          e.releasePermit = Effect.suspend(() => {
+            if (!held || slowReleased >= slowCap) return Effect.void
+            slow = true
+            slowReleased++
+            return release
+          })
+          const done = Effect.suspend(() => {
+            if (slow) slowReleased--
+            return release
+          })
+          yield* FiberSet.run(fibers, probeEntry(e, { crawl: true }).pipe(Effect.ensuring(done)))
           due = heap.peekDue()
         }
         const wait = due === undefined ? 1000 : Math.min(1000, Math.max(1, due - (yield* Clock.currentTimeMillis)))

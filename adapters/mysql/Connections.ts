@@ -21,6 +21,12 @@ export interface ConnectionOptions {
   readonly queryTimeoutMs: number
   /** Connections unused for longer than this are closed. */
   readonly idleMs: number
+  /**
+   * Connection attempts in progress at once (default 32). A start-up round opens thousands of connections;
+   * unbounded, their handshakes compete for CPU on both ends and time out. The connect timeout starts when
+   * the attempt starts, not while it waits here.
+   */
+  readonly maxConnecting?: number
 }
 
 /** What mysql2 reports on failure (an Error with these fields). */
@@ -100,8 +106,25 @@ const query = (conn: mysql.Connection, sql: string, timeoutMs: number): Promise<
 
 export class Connections {
   private readonly slots = new Map<string, Slot>()
+  private connecting = 0
+  private readonly waiting: Array<() => void> = []
 
   constructor(private readonly options: ConnectionOptions) {}
+
+  private async open(host: string, port: number): Promise<mysql.Connection> {
+    if (this.connecting >= (this.options.maxConnecting ?? 32)) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    } else {
+      this.connecting++
+    }
+    try {
+      return await connect(host, port, this.options)
+    } finally {
+      const next = this.waiting.shift()
+      if (next !== undefined) next()
+      else this.connecting--
+    }
+  }
 
   get size(): number {
     let n = 0
@@ -124,7 +147,7 @@ export class Connections {
       slot.busy = true
       reused = slot.conn !== undefined
       try {
-        conn = slot.conn ?? (await connect(host, port, this.options))
+        conn = slot.conn ?? (await this.open(host, port))
       } catch (e) {
         slot.busy = false
         slot.conn = undefined
@@ -142,7 +165,7 @@ export class Connections {
       }
       slot.conn = conn
     } else {
-      conn = await connect(host, port, this.options)
+      conn = await this.open(host, port)
     }
     let trips = 0
     let done = false

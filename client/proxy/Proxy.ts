@@ -31,6 +31,12 @@ export interface ProxyOptions {
 export interface ConnectionInfo {
   /** The client's address, appended to X-Forwarded-For. */
   readonly remoteAddress?: string | undefined
+  /**
+   * Aborted when the client goes away; defaults to `request.signal`. A server wrapper may pass it
+   * here instead of on the Request (cheaper in Node, whose Request follows a given signal with a
+   * listener and a finalization registry).
+   */
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface ProxyNodeStatus {
@@ -268,8 +274,9 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
     // on every request).
     const abort = new AbortController()
     const timer = setTimeout(() => abort.abort(new ForwardTimeout()), forwardTimeoutMillis)
-    const onClientAbort = () => abort.abort(request.signal.reason)
-    request.signal.addEventListener("abort", onClientAbort, { once: true })
+    const clientSignal = info?.signal ?? request.signal
+    const onClientAbort = () => abort.abort(clientSignal.reason)
+    clientSignal.addEventListener("abort", onClientAbort, { once: true })
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD"
     const init: RequestInit & { duplex?: "half" } = {
       method: request.method,
@@ -298,7 +305,7 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
       })
     } finally {
       clearTimeout(timer)
-      request.signal.removeEventListener("abort", onClientAbort)
+      clientSignal.removeEventListener("abort", onClientAbort)
     }
   }
 
@@ -332,7 +339,9 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
     try {
       return await forward(target, request, url, info)
     } catch (error) {
-      if (request.signal.aborted) return envelopeResponse(499, "orchestrator-proxy: client closed the request")
+      if ((info?.signal ?? request.signal).aborted) {
+        return envelopeResponse(499, "orchestrator-proxy: client closed the request")
+      }
       // A refused connection sent nothing, and a request without body can be sent again: re-poll
       // and retry once on whoever is leader now (never on a node whose last check was not 200).
       if (isRefused(error) && (request.body === null || request.method === "GET" || request.method === "HEAD")) {

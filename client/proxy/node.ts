@@ -17,12 +17,12 @@ export interface NodeServer {
   readonly close: () => Promise<void>
 }
 
-const toRequest = (req: http.IncomingMessage, signal: AbortSignal): Request => {
+const toRequest = (req: http.IncomingMessage): Request => {
   const headers: Array<[string, string]> = []
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!])
   const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`
   const method = req.method ?? "GET"
-  const init: RequestInit & { duplex?: "half" } = { method, headers, signal }
+  const init: RequestInit & { duplex?: "half" } = { method, headers }
   if (method !== "GET" && method !== "HEAD") {
     init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
     init.duplex = "half"
@@ -36,8 +36,9 @@ const writeResponse = async (res: http.ServerResponse, response: Response): Prom
     if (name !== "set-cookie") headers.push([name, value])
   })
   for (const cookie of response.headers.getSetCookie()) headers.push(["set-cookie", cookie])
-  const buffered = bufferedBodies.get(response)
-  if (response.body === null || (buffered !== undefined && !response.bodyUsed)) {
+  // makeNodeFetch's small answers, passed through unchanged by the handler: write the bytes.
+  const buffered = response instanceof BufferedResponse ? response.unread() : undefined
+  if (buffered !== undefined || response.body === null) {
     // A known length keeps the answer out of chunked encoding: one write for head and body.
     if (buffered !== undefined && !response.headers.has("content-length")) {
       headers.push(["content-length", String(buffered.byteLength)])
@@ -106,12 +107,13 @@ export const serve = (handler: WebHandler, options: { readonly host?: string | u
       })
       let request: Request
       try {
-        request = toRequest(req, abort.signal)
+        request = toRequest(req)
       } catch (e) {
         res.writeHead(400, { "Content-Type": "text/plain" }).end(String(e))
         return
       }
-      handler(request, { remoteAddress: req.socket.remoteAddress })
+      // The client-gone signal travels in `info`, not on the Request (see ConnectionInfo.signal).
+      handler(request, { remoteAddress: req.socket.remoteAddress, signal: abort.signal })
         .then((response) => writeResponse(res, response))
         .catch((e: unknown) => {
           if (!res.headersSent) {
@@ -142,10 +144,65 @@ export const serve = (handler: WebHandler, options: { readonly host?: string | u
 const smallBody = 64 * 1024
 
 /**
- * Responses made by `makeNodeFetch` from a body read whole, with those bytes: `serve` writes them
- * directly when the handler passes such a Response through unchanged (the proxy's common case).
+ * A Response over bytes already read, whose Web stream is only built if someone asks for `body`.
+ * Node's Response constructor costs ~10x more with a body than without (it wraps every body in a
+ * byte ReadableStream up front) — on the proxy's hot path that was most of the per-request CPU.
+ * Everything a consumer can do with a Response works; `serve` writes the bytes directly.
  */
-const bufferedBodies = new WeakMap<Response, Uint8Array>()
+class BufferedResponse extends Response {
+  readonly #bytes: Uint8Array<ArrayBuffer>
+  #used = false
+  #stream: ReadableStream<Uint8Array> | undefined
+  constructor(bytes: Uint8Array<ArrayBuffer>, init: ResponseInit) {
+    super(null, init)
+    this.#bytes = bytes
+  }
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    if (this.#stream === undefined) {
+      const bytes = this.#bytes
+      this.#stream = new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          this.#used = true
+          if (bytes.byteLength > 0) controller.enqueue(bytes)
+          controller.close()
+        }
+      })
+    }
+    return this.#stream as ReadableStream<Uint8Array<ArrayBuffer>>
+  }
+  override get bodyUsed(): boolean {
+    return this.#used
+  }
+  #take(): Uint8Array<ArrayBuffer> {
+    if (this.#used) throw new TypeError("Body is unusable: Body has already been read")
+    this.#used = true
+    return this.#bytes
+  }
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = this.#take()
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+  }
+  override async text(): Promise<string> {
+    return new TextDecoder().decode(this.#take())
+  }
+  override async json(): Promise<unknown> {
+    return JSON.parse(await this.text())
+  }
+  override async blob(): Promise<Blob> {
+    return new Blob([this.#take()], { type: this.headers.get("content-type") ?? "" })
+  }
+  override async formData(): Promise<FormData> {
+    return new Response(this.#take(), { headers: this.headers }).formData()
+  }
+  override clone(): Response {
+    if (this.#used) throw new TypeError("Response.clone: Body has already been consumed.")
+    return new BufferedResponse(this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers })
+  }
+  /** The bytes, for `serve`, if nobody consumed them. */
+  unread(): Uint8Array | undefined {
+    return this.#used ? undefined : this.#bytes
+  }
+}
 
 const hopByHopNames: ReadonlySet<string> = new Set([
   "connection",
@@ -224,7 +281,7 @@ export const makeNodeFetch = (options: { readonly maxSockets?: number } = {}): F
         const statusText = res.statusMessage ?? ""
         const bodyless = method === "HEAD" || status === 204 || status === 304
         const length = Number(res.headers["content-length"] ?? Number.NaN)
-        const make = (body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null) => {
+        const make = (body: ReadableStream<Uint8Array> | null) => {
           try {
             return new Response(body, { status, statusText, headers: out })
           } catch (e) {
@@ -255,10 +312,10 @@ export const makeNodeFetch = (options: { readonly maxSockets?: number } = {}): F
             res.off("data", onData)
             const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
             const bytes = new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength)
-            const r = make(bytes)
-            if (r !== undefined) {
-              bufferedBodies.set(r, bytes)
-              resolve(r)
+            try {
+              resolve(new BufferedResponse(bytes, { status, statusText, headers: out }))
+            } catch (e) {
+              reject(e)
             }
           }
           const toStream = () => {

@@ -22,6 +22,11 @@ export class Leadership extends Context.Tag("orchestrator/Leadership")<Leadershi
   readonly state: Effect.Effect<RaftState>
   /** The leader this node knows of (itself included), if any. */
   readonly leader: Effect.Effect<LeaderInfo | undefined>
+  /**
+   * Confirms leadership with a quorum round trip (ReadIndex) when the lease alone cannot tell, e.g. a
+   * busy leader whose lease lapsed between heartbeats. True = this node led at some point after the call.
+   */
+  readonly confirm: Effect.Effect<boolean>
 }>() {}
 
 /** A single node without raft: always the leader. */
@@ -30,5 +35,6 @@ export const layerSingleNode = (self: LeaderInfo) =>
     raftEnabled: false,
     isLeader: Effect.succeed(true),
     state: Effect.succeed("Leader" as const),
-    leader: Effect.succeed(self)
+    leader: Effect.succeed(self),
+    confirm: Effect.succeed(true)
   })

@@ -386,6 +386,11 @@ export const execute = (input: ExecutionInput) =>
       lost: [...state.plan.lost, ...state.lostNow.filter((k) => !state.plan.lost.some((l) => sameKey(l, k)))],
       errors: state.errors
     }
+    // The backend should show the new topology at once (the next failure is judged on it), not after a poll.
+    const touched = state.plan.steps.flatMap((p) =>
+      p.step._tag === "Repoint" ? [...p.step.replicas, p.step.master] : p.step._tag === "Promote" ? [p.step.candidate] : []
+    )
+    yield* Effect.flatMap(Discovery, (d) => d.expedite(touched.map(ikey)))
     if (!result.successful && input.policy.runHooks) {
       yield* runHooks(input.uid, "PostUnsuccessfulFailover", hookValuesOf(input, state, false), input.hookTimeoutMs ?? 60_000)
     }

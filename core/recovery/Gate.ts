@@ -66,7 +66,16 @@ export const gate = (input: GateInput): GateVerdict => {
   if (!filtersMatchCluster(filters, ref)) {
     return { _tag: "Skip", reason: `cluster ${ref.clusterName} does not match ${masterCodes.has(a.analysis) ? "RecoverMasterClusterFilters" : "RecoverIntermediateMasterClusterFilters"}` }
   }
-  const active = activeRecoveryOf(input.recoveries, a.clusterDetails.clusterName, input.now, input.policy)
+  // orchestrator AttemptRecoveryRegistration: the failed instance was itself promoted by a recovery still in its
+  // active period, or the cluster (its name changes with its master, so the alias too) has an active recovery.
+  const k = a.analyzedInstanceKey
+  const active = input.recoveries.find((r) =>
+    isActive(r, input.now, input.policy) && (
+      (r.successorKey !== null && r.successorKey.hostname === k.hostname && r.successorKey.port === k.port) ||
+      r.clusterName === a.clusterDetails.clusterName ||
+      (r.clusterAlias !== "" && r.clusterAlias === a.clusterDetails.clusterAlias)
+    )
+  )
   if (active !== undefined) {
     return {
       _tag: "Blocked",

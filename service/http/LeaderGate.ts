@@ -39,6 +39,8 @@ export const leaderGate = <R>(options: LeaderGateOptions): Middleware<R | Leader
     const leadership = yield* Leadership
     if (!leadership.raftEnabled || !route.proxy) return yield* run
     if (yield* leadership.isLeader) return yield* run
+    // A leader too busy to keep its lease fresh confirms with a quorum round trip instead of refusing.
+    if ((yield* leadership.state) === "Leader" && (yield* leadership.confirm)) return yield* run
     const id = yield* NodeIdentity
     // A request another node already forwarded must not bounce again (leadership moving under it).
     if (ctx.headers[FORWARDED_HEADER] !== undefined) return noLeader("this node is not the leader either")

@@ -81,7 +81,8 @@ export const layerLeadership = Layer.effect(
         if (s.leader === "") return undefined
         const known = (yield* Ref.get(uris)).get(s.leader)
         return { raftAddress: s.leader, httpUri: known ?? "" }
-      })
+      }),
+      confirm: Effect.match(raft.readBarrier, { onFailure: () => false, onSuccess: () => true })
     }
   })
 )

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import { FastCheck as fc } from "effect"
 import * as Log from "../../core/raft/RaftLog.js"
 import type { Entry } from "../../core/raft/Types.js"
-import { encodeConf, makeConf } from "../../core/raft/Types.js"
+import { decodeConf, encodeConf, makeConf } from "../../core/raft/Types.js"
 
 const e = (index: number, term: number, type: Entry["type"] = "normal", data = `${index}`): Entry => ({
   index,
@@ -97,4 +98,28 @@ describe("RaftLog", () => {
     const log = { ...Log.commitTo(withEntries([1, 1, 1]), 3), stable: 2 }
     expect(Log.nextToApply(log).map((x) => x.index)).toEqual([1, 2])
   })
+
+  it.prop(
+    "append matches a naive array model, including the configuration in effect",
+    [fc.array(fc.tuple(fc.nat(20), fc.integer({ min: 1, max: 4 }), fc.nat(5), fc.boolean()), { maxLength: 30 })],
+    ([ops]) => {
+      let log = Log.make(conf3)
+      let model: Array<Entry> = []
+      let term = 1
+      for (const [back, count, bump, config] of ops) {
+        term += bump === 0 ? 1 : 0
+        const from = Math.max(1, model.length + 1 - back)
+        const batch = Array.from({ length: count }, (_, k) =>
+          config && k === 0
+            ? e(from + k, term, "config", encodeConf(makeConf(["a", "b", `x${from}`])))
+            : e(from + k, term, "normal", `${term}:${from + k}`))
+        log = Log.append(log, batch)
+        model = model.slice(0, from - 1).concat(batch)
+        expect(log.entries).toEqual(model)
+        const lastConfig = [...model].reverse().find((x) => x.type === "config")
+        expect(log.conf).toEqual(lastConfig === undefined ? conf3 : decodeConf(lastConfig.data))
+        expect(log.confIndex).toBe(lastConfig?.index ?? 0)
+      }
+    }
+  )
 })

@@ -87,7 +87,7 @@ export const startNode = async (
       return { ...r, millis: Date.now() - t0 }
     }
   }
-  const deadline = Date.now() + (options.waitHealthyMillis ?? 15_000)
+  const deadline = Date.now() + (options.waitHealthyMillis ?? 60_000)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`orchestrator exited with ${child.exitCode} before becoming healthy:\n${out}`)
     try {
