@@ -30,6 +30,12 @@ const toRequest = (req: http.IncomingMessage): Request => {
   return new Request(url, init)
 }
 
+/** An empty statusText (Responses made without one) lets Node send the standard reason phrase. */
+const writeHead = (res: http.ServerResponse, response: Response, headers: Array<[string, string]>) => {
+  if (response.statusText === "") res.writeHead(response.status, headers.flat())
+  else res.writeHead(response.status, response.statusText, headers.flat())
+}
+
 const writeResponse = async (res: http.ServerResponse, response: Response): Promise<void> => {
   const headers: Array<[string, string]> = []
   response.headers.forEach((value, name) => {
@@ -43,7 +49,7 @@ const writeResponse = async (res: http.ServerResponse, response: Response): Prom
     if (buffered !== undefined && !response.headers.has("content-length")) {
       headers.push(["content-length", String(buffered.byteLength)])
     }
-    res.writeHead(response.status, response.statusText, headers.flat())
+    writeHead(res, response, headers)
     res.end(buffered)
     return
   }
@@ -51,7 +57,7 @@ const writeResponse = async (res: http.ServerResponse, response: Response): Prom
   try {
     // A small body usually arrives in one chunk: head, body and end then leave in one write.
     const first = await reader.read()
-    res.writeHead(response.status, response.statusText, headers.flat())
+    writeHead(res, response, headers)
     if (first.done) {
       res.end()
       return

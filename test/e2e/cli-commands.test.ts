@@ -19,7 +19,7 @@ describe("orchestrator -c", () => {
     expect((await cli("-c", "tags", "-i", "db1:3306")).stdout).toBe("role=oltp\n")
     expect((await cli("-c", "check-global-recoveries")).stdout).toBe("enabled\n")
     expect((await cli("-c", "end-downtime", "-i", "db1")).stdout).toBe("db1:3306\n")
-  })
+  }, 300_000)
 
   it("names a bad flag value and an unknown command, exit 1", async () => {
     const bad = await cli("-c", "end-downtime", "-i", "db1:99999")
@@ -28,5 +28,5 @@ describe("orchestrator -c", () => {
     const unknown = await cli("-c", "bogus")
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain("Unknown command or missing flags: bogus")
-  })
+  }, 120_000)
 })
