@@ -104,6 +104,7 @@ const httpLayer = (c: OrchestratorConfig) => {
     urlPrefix: c.URLPrefix,
     handlers: allHandlers,
     authenticate: makeAuthenticator(c),
+    maxBodyBytes: c.MaxRequestBodyBytes,
     middleware: leaderGate({ forwardTimeoutMillis: 10_000 }),
     extra: extraRoutes
   })

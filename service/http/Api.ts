@@ -54,6 +54,8 @@ export interface ApiOptions<R> {
   readonly urlPrefix: string
   readonly handlers: Handlers<R>
   readonly authenticate?: Authenticator
+  /** Requests declaring a larger body are refused with 413 (every orchestrator route is a GET). */
+  readonly maxBodyBytes?: number
   readonly middleware?: Middleware<R>
   /** Paths outside `/api/` (metrics, /health/*); return undefined to fall through to 404. */
   readonly extra?: (path: string, ctx: RequestContext) => Effect.Effect<Reply, never, R> | undefined
@@ -105,6 +107,10 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
   return Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (request.url.length > MAX_URL_BYTES) return render(text("414 URI too long\n", 414))
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (options.maxBodyBytes !== undefined && Number.isFinite(declared) && declared > options.maxBodyBytes) {
+      return render(envelope(errorEnvelope(`request body of ${declared} bytes exceeds MaxRequestBodyBytes (${options.maxBodyBytes})`), 413))
+    }
     let url: URL
     try {
       url = new URL(request.url, "http://localhost")

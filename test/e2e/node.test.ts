@@ -59,6 +59,9 @@ describe("a single SQLite node", () => {
     expect(await get(`${node.url}/nothing`)).toMatchObject({ status: 404 })
     expect((await get(`${node.url}/api/health`, { method: "POST" })).status).toBe(404)
     expect((await get(`${node.url}/api/${"x".repeat(9000)}`)).status).toBe(414)
+    const big = await get(`${node.url}/api/health`, { method: "POST", body: "x".repeat(2_000_000) })
+    expect(big.status).toBe(413)
+    expect(big.body).toContain("exceeds MaxRequestBodyBytes")
     const head = await fetch(`${node.url}/api/leader-check`, { method: "HEAD" })
     expect(head.status).toBe(200)
     // Still healthy after the bad input.
