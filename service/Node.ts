@@ -30,6 +30,11 @@ import { replicatedHandlers } from "./http/ReplicatedHandlers.js"
 import { json, type Reply, text } from "./http/Reply.js"
 import type { Discovery } from "../core/discovery/Discovery.js"
 import * as DiscoveryService from "./Discovery.js"
+import * as RecoveryLayers from "./RecoveryLayers.js"
+import { recoveryHandlers } from "./http/RecoveryHandlers.js"
+import type { Recoveries } from "./Recovery.js"
+import type { TopologySql } from "../core/discovery/TopologySql.js"
+import type { HookRunner } from "../core/recovery/Hooks.js"
 import * as NodeHealth from "./NodeHealth.js"
 import * as RaftServices from "./raft/RaftServices.js"
 import * as RaftSetup from "./raft/RaftSetup.js"
@@ -96,6 +101,9 @@ type AppServices =
   | CommandLog.CommandLog
   | RaftServices.RaftAccess
   | Discovery
+  | Recoveries
+  | TopologySql
+  | HookRunner
 
 /** The HTTP server on ListenAddress serving the API. */
 const httpLayer = (c: OrchestratorConfig) => {
@@ -155,7 +163,8 @@ export const layer = (c: OrchestratorConfig, command = "http") => {
     const coordination = plan === undefined ? singleNodeLayers : raftLayers(c, plan, hub)
     const node = Layer.mergeAll(NodeHealth.layer, coordination).pipe(Layer.provideMerge(base))
     const discovery = DiscoveryService.layerMysql.pipe(Layer.provideMerge(node))
-    return httpLayer(c).pipe(Layer.provideMerge(discovery))
+    const recovery = RecoveryLayers.layer.pipe(Layer.provideMerge(discovery))
+    return httpLayer(c).pipe(Layer.provideMerge(recovery))
   }))
 }
 
@@ -171,5 +180,6 @@ export const allHandlers = {
   ...raftHandlers,
   ...replicatedHandlers,
   ...analysisHandlers,
-  ...instanceHandlers
+  ...instanceHandlers,
+  ...recoveryHandlers
 }

@@ -4,7 +4,9 @@
  * leadership loss (a deposed leader never changes MySQL state); the next leader resumes unfinished
  * recoveries from their audited plans (core/recovery/Executor.ts `resumePoint`).
  *
- * Each pass (every RecoveryPollSeconds = 1 s, orchestrator's constant): analysis of this node's backend →
+ * Each pass (every RecoveryPollSeconds = 1 s, orchestrator's constant; 200 ms while something looks suspicious):
+ * analysis of this node's backend → emergent re-probes of suspicious masters and their replicas (orchestrator's
+ * emergent operations: DeadMaster is confirmed within one probe instead of a poll interval) →
  * for each DeadMaster / DeadMasterAndSomeReplicas entry: register the detection (replicated; OnFailureDetection
  * hooks once per detection period) → gates (core/recovery/Gate.ts: downtime, global switch, cluster filters,
  * anti-flapping; blocked attempts are kept for `blocked-recoveries`) → quorum agreement (raft mode,
@@ -27,6 +29,7 @@ import { parseListenAddress } from "../core/config/OrchestratorConfig.js"
 import { Leadership } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
+import { Discovery } from "../core/discovery/Discovery.js"
 import { runHooks } from "../core/recovery/Executor.js"
 import { gate, quorumOf } from "../core/recovery/Gate.js"
 import { blockSeconds, hookValuesFor, recoverDeadMaster, resumeRecovery } from "../core/recovery/Recover.js"
@@ -60,6 +63,20 @@ export class Recoveries extends Context.Tag("orchestrator/Recoveries")<Recoverie
 }>() {}
 
 /** What a dead master looks like from a peer (UnreachableMaster is not agreement: its replicas still see the master). */
+/** Codes whose master and replicas are re-probed at once (orchestrator's emergent operations). */
+const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
+  "UnreachableMaster",
+  "UnreachableMasterWithLaggingReplicas",
+  "DeadMasterAndReplicas",
+  "AllMasterReplicasNotReplicating",
+  "AllMasterReplicasNotReplicatingOrDead",
+  "FirstTierReplicaFailingToConnectToMaster",
+  "MasterSingleReplicaNotReplicating",
+  "MasterSingleReplicaDead",
+  "UnreachableIntermediateMaster",
+  "DeadIntermediateMasterAndReplicas"
+])
+
 const deadCodes: ReadonlySet<string> = new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas", "DeadMasterAndReplicas", "DeadMasterWithoutReplicas"])
 
 /** HTTP URIs of the other raft nodes. */
@@ -161,6 +178,16 @@ export const make = Effect.gen(function*() {
       return { ok: failures.length === 0, id: detectionId }
     })
 
+  const discovery = yield* Discovery
+  const lastExpedited = new Map<string, number>()
+  /** Re-probes each key at most once a second (a hung server must not be hammered). */
+  const expediteOnce = (keys: ReadonlyArray<Key.InstanceKey>, now: number) => {
+    const due = keys.filter((k) => now - (lastExpedited.get(Key.format(k)) ?? 0) >= 1000)
+    for (const k of due) lastExpedited.set(Key.format(k), now)
+    if (lastExpedited.size > 10_000) lastExpedited.clear()
+    return due.length === 0 ? Effect.void : discovery.expedite(due)
+  }
+
   const leaderLoop = Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
     // A new leader first finishes what a previous one left unfinished (orchestrator issue #1296).
@@ -173,8 +200,14 @@ export const make = Effect.gen(function*() {
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const snapshot = yield* Snapshot.readWithConfig(config, { processingNode: { hostname: id.hostname, token: id.token } })
-      const entries = analyze(snapshot, { includeDowntimed: true }).filter((a) => a.analysis === "DeadMaster" || a.analysis === "DeadMasterAndSomeReplicas")
-      if (entries.length === 0) return
+      const all = analyze(snapshot, { includeDowntimed: true, includeNoProblem: true })
+      // orchestrator's emergent operations (executeCheckAndRecoverFunction step 1): a suspicious master or replica
+      // gets its master and replicas re-probed now, so DeadMaster is confirmed within a probe, not a poll interval.
+      // A replica that reports it lost its master is the earliest sign (issue 4 item 2): re-probe that master now.
+      const suspects = all.filter((a) => emergentCodes.has(a.analysis) || (a.isMaster && a.countReplicasFailingToConnectToMaster > 0))
+      yield* expediteOnce(suspects.flatMap((a) => [a.analyzedInstanceKey, ...(a.analyzedInstanceMasterKey === null ? [] : [a.analyzedInstanceMasterKey]), ...a.replicas]), now)
+      const entries = all.filter((a) => a.analysis === "DeadMaster" || a.analysis === "DeadMasterAndSomeReplicas")
+      if (entries.length === 0) return suspects.length > 0
       const busy = yield* Ref.get(running)
       const recoveries = yield* repo.readRecoveries(200, 0)
       const disabled = yield* repo.isGlobalRecoveriesDisabled
@@ -215,10 +248,12 @@ export const make = Effect.gen(function*() {
           Effect.tapErrorCause((c) => Effect.logError("recovery: failed", c))
         ))
       }
+      return true
     })
-    yield* Effect.forever(Effect.zipRight(
-      pass.pipe(Effect.catchAllCause((c) => Effect.logWarning("recovery: pass failed", c))),
-      Effect.sleep("1 second")
+    // RecoveryPollSeconds = 1 (orchestrator); 200 ms while something looks suspicious, to confirm it quickly.
+    yield* Effect.forever(Effect.flatMap(
+      pass.pipe(Effect.catchAllCause((c) => Effect.as(Effect.logWarning("recovery: pass failed", c), false))),
+      (suspicious) => Effect.sleep(suspicious ? "200 millis" : "1 second")
     ))
   })
 

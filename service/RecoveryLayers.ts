@@ -15,10 +15,11 @@ export const lazyTopologySqlLayer = Layer.scoped(
   TopologySql,
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    yield* AppConfig
+    const config = yield* AppConfig
     const real = yield* Effect.cached(
       Effect.promise(() => import("../adapters/mysql/MysqlTopologySql.js")).pipe(
         Effect.flatMap((m) => m.make),
+        Effect.provideService(AppConfig, config),
         Scope.extend(scope)
       )
     )

@@ -14,11 +14,12 @@ import { analysisRoutes } from "./routes/Analysis.js"
 import { instanceRoutes } from "./routes/Instances.js"
 import { metaRoutes } from "./routes/Meta.js"
 import { raftRoutes } from "./routes/Raft.js"
+import { recoveryRoutes } from "./routes/Recovery.js"
 import { replicatedRoutes } from "./routes/Replicated.js"
 
 export type { RouteDef } from "./RouteDef.js"
 
-export const routes = [...metaRoutes, ...raftRoutes, ...replicatedRoutes, ...analysisRoutes, ...instanceRoutes] as const satisfies ReadonlyArray<RouteDef>
+export const routes = [...metaRoutes, ...raftRoutes, ...replicatedRoutes, ...analysisRoutes, ...instanceRoutes, ...recoveryRoutes] as const satisfies ReadonlyArray<RouteDef>
 
 export type Route = (typeof routes)[number]
 export type RouteName = Route["name"]

@@ -121,7 +121,7 @@ export const fields = {
   RaftAuthSecretFile: opt(Str, ""), // ours: file holding that secret (preferred over the inline value)
   RaftTickMillis: opt(PositiveInt, 50), // ours
   RaftHeartbeatTicks: opt(PositiveInt, 2), // ours
-  RaftElectionTicks: opt(PositiveInt, 7), // ours
+  RaftElectionTicks: opt(PositiveInt, 6), // ours
   RaftTrailingLogs: opt(PositiveInt, 10_240),
   RaftSnapshotThreshold: opt(PositiveInt, 8192), // ours (orchestrator hard-codes 1)
   RaftSnapshotIntervalSeconds: opt(PositiveInt, 1800), // ours (orchestrator hard-codes 30 min)

@@ -74,6 +74,9 @@ export interface RaftNodeShape {
   readonly snapshotNow: Effect.Effect<Index, RaftError>
 }
 
+/** Monotonic milliseconds: the lease must not move with wall-clock adjustments. */
+const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
+
 export class RaftNode extends Context.Tag("orchestrator/raft/RaftNode")<RaftNode, RaftNodeShape>() {}
 
 type Waiter = Deferred.Deferred<unknown, RaftError>
@@ -117,8 +120,8 @@ export const make = (options: RaftNodeOptions) =>
     )
     let state: RaftState = init(options.config, options.voters, persisted, options.seed)
     let appliedIndex = state.log.applied
-    let lastTickAt = yield* Clock.currentTimeMillis
-    let lastSnapshotAt = lastTickAt
+    let lastTickAt = yield* monotonicMillis
+    let lastSnapshotAt = yield* Clock.currentTimeMillis
     let hasJoined = Option.isSome(yield* Effect.orElseSucceed(stable.getMeta(metaHasJoined), () => Option.none()))
     yield* transport.setPeers(state.log.conf.voters)
 
@@ -358,7 +361,7 @@ export const make = (options: RaftNodeOptions) =>
       const batch = yield* Queue.takeBetween(inputs, 1, 512)
       const outputs: Array<Output> = []
       for (const input of batch) {
-        if (input._tag === "Tick") lastTickAt = yield* Clock.currentTimeMillis
+        if (input._tag === "Tick") lastTickAt = yield* monotonicMillis
         outputs.push(stepOne(input))
       }
       yield* runOutputs(outputs)
@@ -393,7 +396,7 @@ export const make = (options: RaftNodeOptions) =>
       })
 
     const isLeader = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* monotonicMillis
       // Real time elapsed since the last processed tick counts against the lease (tick granularity rounded up).
       const elapsedTicks = Math.ceil(Math.max(0, now - lastTickAt) / options.tickMillis)
       return isLeaderWithLease(state, state.now + elapsedTicks)
