@@ -79,6 +79,9 @@ export const make = Effect.gen(function*() {
   const commandLog = yield* CommandLog
 
   const pollMs = config.InstancePollSeconds * 1000
+  // Masters with replicas are probed more often (MasterPollMillis): a dead master is the failure that
+  // matters most, and there is one per cluster, so the extra probes are few.
+  const masterPollMs = config.MasterPollMillis > 0 ? Math.min(pollMs, config.MasterPollMillis) : pollMs
   const backoffMaxMs = config.DiscoveryBackoffMaxSeconds * 1000
   const forgetTtlMs = 3 * pollMs
   const concurrency = config.DiscoveryMaxConcurrency
@@ -263,7 +266,8 @@ export const make = Effect.gen(function*() {
           instance.suggestedClusterAlias !== previous?.suggestedClusterAlias) {
           yield* Queue.offer(writes, { _tag: "Alias", clusterName: instance.clusterName, alias: instance.suggestedClusterAlias, at: now })
         }
-        schedule(e, "healthy", again ? now : nextHealthyDue(e.id, started, pollMs), now)
+        const interval = Model.masterKey(instance) === null && instance.replicas.length > 0 ? masterPollMs : pollMs
+        schedule(e, "healthy", again ? now : nextHealthyDue(e.id, started, interval), now)
         if (previous === undefined || !sameAttributes(previous, instance)) yield* propagate(e)
         if (options.crawl) for (const k of crawlTargets(instance)) crawl(k, now)
         // Fast detection: a replica whose IO thread just stopped running may have lost its master; re-probe the

@@ -86,6 +86,7 @@ export const fields = {
   // Discovery and probing
   InstancePollSeconds: opt(PositiveInt, 5),
   MaintenanceExpireMinutes: opt(PositiveInt, 10),
+  MasterPollMillis: opt(NonNegativeInt, 1000), // ours: masters with replicas are probed at least this often; 0 = InstancePollSeconds
   ReasonableInstanceCheckSeconds: opt(PositiveInt, 1),
   DiscoveryMaxConcurrency: opt(PositiveInt, 300),
   DiscoveryQueueCapacity: opt(PositiveInt, 100_000),
