@@ -12,6 +12,7 @@
 import { Duration, Effect, Exit, Scope } from "effect"
 import { goJson } from "../../core/api/Envelope.js"
 import { applyCheck, initial, leaderIndex, type NodeCheck, type ProxyState } from "./ProxyState.js"
+import { hopByHopHeaders } from "../../core/api/HopByHop.js"
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 
@@ -69,19 +70,8 @@ export interface ProxyHandler {
   readonly leader: () => string | undefined
 }
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus those fetch sets itself. */
-const hopByHop = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host"
-])
+/** Hop-by-hop headers plus `host`, which fetch sets itself. */
+const hopByHop: ReadonlySet<string> = new Set([...hopByHopHeaders, "host"])
 
 /** The header names a `Connection` header lists: hop-by-hop too. */
 const connectionTokens = (headers: Headers): ReadonlySet<string> | undefined => {

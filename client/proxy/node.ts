@@ -7,6 +7,7 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
 import type { ConnectionInfo, FetchLike } from "./Proxy.js"
+import { hopByHopHeaders } from "../../core/api/HopByHop.js"
 
 export type WebHandler = (request: Request, info?: ConnectionInfo) => Promise<Response>
 
@@ -210,17 +211,6 @@ class BufferedResponse extends Response {
   }
 }
 
-const hopByHopNames: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade"
-])
 
 /** A Web stream over a Node readable, with backpressure (pause above the queue's high-water mark). */
 const toWebStream = (res: http.IncomingMessage, already: ReadonlyArray<Buffer> = []): ReadableStream<Uint8Array> =>
@@ -281,7 +271,7 @@ export const makeNodeFetch = (options: { readonly maxSockets?: number } = {}): F
         const out: Array<[string, string]> = []
         for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
           const name = res.rawHeaders[i]!.toLowerCase()
-          if (!hopByHopNames.has(name) && !listed.includes(name)) out.push([name, res.rawHeaders[i + 1]!])
+          if (!hopByHopHeaders.has(name) && !listed.includes(name)) out.push([name, res.rawHeaders[i + 1]!])
         }
         const status = res.statusCode ?? 502
         const statusText = res.statusMessage ?? ""

@@ -7,25 +7,15 @@
  */
 import { Effect } from "effect"
 import { error as errorEnvelope } from "../../core/api/Envelope.js"
+import { hopByHopHeaders } from "../../core/api/HopByHop.js"
 import { Leadership } from "../../core/node/Leadership.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import type { Middleware } from "./Api.js"
 import { envelope, type Reply } from "./Reply.js"
 
 export const FORWARDED_HEADER = "x-orchestrator-forwarded-by"
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and those the forwarder sets itself. */
-const dropped = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "host",
-  "content-length",
-  "accept-encoding"
-])
+/** Hop-by-hop headers, and those the forwarder's fetch sets itself. */
+const dropped: ReadonlySet<string> = new Set([...hopByHopHeaders, "host", "content-length", "accept-encoding"])
 
 export interface LeaderGateOptions {
   readonly forwardTimeoutMillis: number
