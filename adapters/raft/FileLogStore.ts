@@ -7,7 +7,8 @@
  * active one passes `segmentBytes`. An empty segment marks the first index of an empty log (after a
  * snapshot install).
  *
- * Crash safety (docs/raft-storage.md): an append is one write(2) then fdatasync(2) of the active segment;
+ * Crash safety (docs/raft-storage.md): an append is one write(2) then fdatasync(2) of the active segment
+ * (the sync on libuv's thread pool, so the event loop keeps running while the disk flushes);
  * a new segment file is also made durable in its directory (fsync of `log/`). On open every record is
  * verified (length, CRC, JSON shape, index = previous + 1); the first bad record starts a torn or corrupt
  * tail, which is truncated with a log line together with every later segment. Multi-file operations are
@@ -52,6 +53,13 @@ export interface OpenedLog {
   /** What recovery found and did (truncated tails, removed segments), to be logged by the caller. */
   readonly notes: ReadonlyArray<string>
   readonly close: () => void
+}
+
+/** Records written to the active segment, waiting for their fdatasync. */
+interface PendingAppend {
+  readonly seg: Segment
+  readonly records: ReadonlyArray<Buffer>
+  readonly entries: ReadonlyArray<Entry>
 }
 
 const segmentName = (first: Index) => `${String(first).padStart(20, "0")}.seg`
@@ -205,8 +213,13 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
     }
   }
 
-  const append = (entries: ReadonlyArray<Entry>) => {
-    if (entries.length === 0) return
+  /**
+   * The synchronous half of an append: checks, truncation of a replaced suffix, and the write(2) of all
+   * records at the end of the active segment. The index is only updated once the fdatasync has succeeded
+   * (`appended`), so a failed sync leaves file and index as they were.
+   */
+  const appendWrite = (entries: ReadonlyArray<Entry>): PendingAppend | undefined => {
+    if (entries.length === 0) return undefined
     const err = checkAppend(entries, { first: firstIndex(), last: lastIndex(), termAt })
     if (err) throw err
     const start = entries[0]!.index
@@ -222,19 +235,23 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
     let seg = segments[segments.length - 1]!
     if (seg.size >= segmentBytes && seg.offsets.length > 0) seg = createSegment(lastIndex() + 1)
     const records = entries.map(encodeRecord)
-    const buf = Buffer.concat(records)
     try {
-      writeAt(seg.fd, buf, seg.size)
-      fs.fdatasyncSync(seg.fd)
+      writeAt(seg.fd, Buffer.concat(records), seg.size)
     } catch (cause) {
-      // Keep file and index in step; the runtime treats the failure as fatal anyway (fsyncgate).
-      try {
-        fs.ftruncateSync(seg.fd, seg.size)
-      } catch {
-        // the write error is the one reported
-      }
+      unwrite(seg)
       throw cause
     }
+    return { seg, records, entries }
+  }
+  /** Cuts a write that could not be made durable (the runtime treats the failure as fatal anyway: fsyncgate). */
+  const unwrite = (seg: Segment) => {
+    try {
+      fs.ftruncateSync(seg.fd, seg.size)
+    } catch {
+      // the write or sync error is the one reported
+    }
+  }
+  const appended = ({ entries, records, seg }: PendingAppend) => {
     let pos = seg.size
     for (let k = 0; k < records.length; k++) {
       seg.offsets.push(pos)
@@ -243,6 +260,24 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
     }
     seg.size = pos
   }
+  /**
+   * fdatasync on libuv's thread pool, not on the event loop: while the disk flushes, the node keeps
+   * parsing requests and receiving messages, which the runtime then takes as one batch for the next
+   * append (group commit). A sync fsync serialised everything behind it: one op per fsync under load.
+   */
+  const append = (entries: ReadonlyArray<Entry>): Effect.Effect<void, RaftStorageError> =>
+    Effect.flatMap(io("append", () => appendWrite(entries)), (pending) =>
+      pending === undefined ? Effect.void : Effect.async<void, RaftStorageError>((resume) => {
+        fs.fdatasync(pending.seg.fd, (cause) => {
+          if (cause === null) {
+            appended(pending)
+            resume(Effect.void)
+          } else {
+            unwrite(pending.seg)
+            resume(Effect.fail(fail("append", "Io", `raft log append: ${describe(cause)}`, cause)))
+          }
+        })
+      }))
 
   const compact = (upTo: Index) => {
     if (upTo < firstIndex()) return
@@ -292,7 +327,7 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
         const err = rangeError("entries", lo, hi, firstIndex(), lastIndex())
         return err ? Effect.fail(err) : io("entries", () => read(lo, hi, maxBytes))
       }),
-    append: (entries) => io("append", () => append(entries)),
+    append,
     truncateSuffix: (from) => io("truncateSuffix", () => truncate(from)),
     compactPrefix: (upTo) => io("compactPrefix", () => compact(upTo))
   }

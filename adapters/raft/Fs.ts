@@ -1,8 +1,8 @@
 /**
- * Small synchronous file helpers for the raft storage. Synchronous on purpose: the raft runtime has one
- * writer, each durable write ends in an fsync the caller must wait for anyway, and sync calls give exact
- * control over the order of write → fsync → rename → directory fsync (libuv's thread pool would only add
- * a hop). The event loop is blocked for one fsync (measured in docs/benchmarks.md "Raft I/O").
+ * Small synchronous file helpers for the raft storage. Synchronous on purpose for the rare durable steps
+ * (stable-state slots, snapshots, segment creation, truncation): they need exact control over the order of
+ * write → fsync → rename → directory fsync. The hot path, the log append's fdatasync, is the exception and
+ * runs on libuv's pool (FileLogStore), so a busy node keeps serving while the disk flushes.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"

@@ -11,6 +11,15 @@
  * checks the listener's MAC before it sends anything else, the listener checks the dialer's before it
  * accepts a raft message. A recorded exchange cannot be replayed (the other side's nonce is fresh).
  * With an empty secret both sides send "auth":"none" and empty MACs: the ids are announced, not proven.
+ *
+ * Verdicts (optional, both sides must offer them, so older nodes interoperate): a dialer that sets
+ * `"verdict":true` in its hello, talking to a listener that sets it in its challenge, waits after its
+ * auth frame for the listener's verdict:
+ *   listener → dialer  welcome   {"t":"welcome"}
+ *   listener → dialer  refused   {"t":"refused","reason":"...","voters":[...]}   (then the listener closes)
+ * A node outside the listener's configuration is refused only after it authenticated, so what it is told
+ * (the listener's voters) and what it declared (its RaftNodes, `raftNodes`/`intent` in the hello) are
+ * known to come from a holder of the secret. Without verdicts a non-member is dropped at its hello.
  */
 import { Schema } from "effect"
 import * as crypto from "node:crypto"
@@ -27,20 +36,33 @@ export const Hello = Schema.Struct({
   from: Schema.String,
   to: Schema.String,
   auth: Schema.Literal("hmac-sha256", "none"),
-  nonce: Schema.String
+  nonce: Schema.String,
+  /** The dialer understands verdict frames. */
+  verdict: Schema.optional(Schema.Boolean),
+  /** The dialer's RaftNodes, as configured (its declaration of the membership it wants). */
+  raftNodes: Schema.optional(Schema.Array(Schema.String)),
+  /** Its RaftNodes was edited since it last matched the cluster's configuration (service/raft/Membership.ts). */
+  intent: Schema.optional(Schema.Boolean)
 })
 export const Challenge = Schema.Struct({
   t: Schema.Literal("challenge"),
   v: Schema.Literal(protocolVersion),
   from: Schema.String,
   nonce: Schema.String,
-  mac: Schema.String
+  mac: Schema.String,
+  /** The listener will send a verdict after the dialer's auth frame. */
+  verdict: Schema.optional(Schema.Boolean)
 })
 export const Auth = Schema.Struct({ t: Schema.Literal("auth"), mac: Schema.String })
+export const Verdict = Schema.Union(
+  Schema.Struct({ t: Schema.Literal("welcome") }),
+  Schema.Struct({ t: Schema.Literal("refused"), reason: Schema.String, voters: Schema.Array(Schema.String) })
+)
 
 export const decodeHello = Schema.decodeUnknownEither(Schema.parseJson(Hello))
 export const decodeChallenge = Schema.decodeUnknownEither(Schema.parseJson(Challenge))
 export const decodeAuth = Schema.decodeUnknownEither(Schema.parseJson(Auth))
+export const decodeVerdict = Schema.decodeUnknownEither(Schema.parseJson(Verdict))
 
 export const nonce = (): string => crypto.randomBytes(32).toString("base64")
 

@@ -53,7 +53,9 @@ export const init = (config: RaftConfig, voters: ReadonlyArray<NodeId>, persiste
   })
   log = Log.append(log, entries)
   const last = Log.lastIndex(log)
-  const committed = Math.min(Math.max(persisted.hardState.commit, log.committed), last)
+  // Whatever the state machine applied was committed, even if the stored commit index is older (the
+  // runtime does not fsync commit-only changes of the hard state).
+  const committed = Math.min(Math.max(persisted.hardState.commit, log.committed, persisted.applied ?? 0), last)
   const applied = Math.min(Math.max(persisted.applied ?? log.offset, log.offset), committed)
   log = { ...log, stable: last, committed, applied }
   const hardState = { ...persisted.hardState, commit: committed }

@@ -22,10 +22,11 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
 let n = 0
 const freshDir = () => path.join(root, `d${++n}`)
 
-const withLog = <A>(dir: string, f: (log: FileLogStore.OpenedLog) => A, segmentBytes = 1 << 20): A => {
+/** Appends finish asynchronously (the fdatasync runs on libuv's pool), so these helpers are async. */
+const withLog = async <A>(dir: string, f: (log: FileLogStore.OpenedLog) => A | Promise<A>, segmentBytes = 1 << 20): Promise<A> => {
   const log = FileLogStore.open({ dir: path.join(dir, "log"), segmentBytes })
   try {
-    return f(log)
+    return await f(log)
   } finally {
     log.close()
   }
@@ -41,56 +42,56 @@ const contents = (log: FileLogStore.OpenedLog) =>
     return { first, last, entries: yield* log.store.entries(first, last + 1) }
   }))
 const write = (dir: string, entries: ReadonlyArray<Entry>, segmentBytes?: number) =>
-  withLog(dir, (log) => Effect.runSync(log.store.append(entries)), segmentBytes)
+  withLog(dir, (log) => Effect.runPromise(log.store.append(entries)), segmentBytes)
 
-describe("segment log recovery", () => {
-  it("a flipped byte in the last record: the record is cut on open, earlier entries intact", () => {
+describe("segment log recovery", async () => {
+  it("a flipped byte in the last record: the record is cut on open, earlier entries intact", async () => {
     const dir = freshDir()
-    write(dir, range(1, 20, 1))
+    await write(dir, range(1, 20, 1))
     const file = lastSegment(dir)
     const buf = fs.readFileSync(file)
     buf[buf.length - 3] ^= 0x55
     fs.writeFileSync(file, buf)
-    withLog(dir, (log) => {
+    await withLog(dir, async (log) => {
       assert.deepStrictEqual(contents(log), { first: 1, last: 19, entries: range(1, 19, 1) })
       assert.strictEqual(log.notes.length, 1)
       assert.match(log.notes[0]!, /torn or corrupt record .*index 20: CRC mismatch/)
       // The log continues where it was cut.
-      Effect.runSync(log.store.append([ent(20, 2)]))
+      await Effect.runPromise(log.store.append([ent(20, 2)]))
     })
-    withLog(dir, (log) => {
+    await withLog(dir, async (log) => {
       assert.deepStrictEqual(contents(log).entries.slice(-2), [ent(19, 1), ent(20, 2)])
       assert.deepStrictEqual(log.notes, [])
     })
   })
 
-  it("a file cut in the middle of a record (torn write) loses only that record", () => {
+  it("a file cut in the middle of a record (torn write) loses only that record", async () => {
     const dir = freshDir()
-    write(dir, range(1, 10, 1))
-    write(dir, range(11, 12, 1))
+    await write(dir, range(1, 10, 1))
+    await write(dir, range(11, 12, 1))
     const file = lastSegment(dir)
     fs.truncateSync(file, fs.statSync(file).size - 5)
-    withLog(dir, (log) => {
+    await withLog(dir, async (log) => {
       assert.deepStrictEqual(contents(log), { first: 1, last: 11, entries: range(1, 11, 1) })
       assert.match(log.notes[0]!, /index 12: record of \d+ bytes runs past the end/)
     })
   })
 
-  it("a partial header or trailing garbage after the last record is removed", () => {
+  it("a partial header or trailing garbage after the last record is removed", async () => {
     for (const tail of [Buffer.from([0, 0, 1]), Buffer.alloc(4096), Buffer.from("garbage that is not a record at all")]) {
       const dir = freshDir()
-      write(dir, range(1, 5, 1))
+      await write(dir, range(1, 5, 1))
       fs.appendFileSync(lastSegment(dir), tail)
-      withLog(dir, (log) => {
+      await withLog(dir, async (log) => {
         assert.deepStrictEqual(contents(log), { first: 1, last: 5, entries: range(1, 5, 1) })
         assert.strictEqual(log.notes.length, 1)
       })
     }
   })
 
-  it("corruption in an earlier segment cuts there and removes every later segment", () => {
+  it("corruption in an earlier segment cuts there and removes every later segment", async () => {
     const dir = freshDir()
-    for (let i = 1; i <= 60; i += 5) write(dir, range(i, i + 4, 1), 256)
+    for (let i = 1; i <= 60; i += 5) await write(dir, range(i, i + 4, 1), 256)
     const names = fs.readdirSync(path.join(dir, "log")).sort()
     assert.isAbove(names.length, 3)
     const second = path.join(dir, "log", names[1]!)
@@ -98,7 +99,7 @@ describe("segment log recovery", () => {
     const buf = fs.readFileSync(second)
     buf[12] ^= 0xff // inside the first record's payload
     fs.writeFileSync(second, buf)
-    withLog(dir, (log) => {
+    await withLog(dir, async (log) => {
       const c = contents(log)
       assert.strictEqual(c.last, first2 - 1)
       assert.deepStrictEqual(c.entries, range(1, first2 - 1, 1))
@@ -110,7 +111,7 @@ describe("segment log recovery", () => {
   it("a bad tail is logged through the layer and never returned", () =>
     Effect.gen(function*() {
       const dir = freshDir()
-      write(dir, range(1, 8, 1))
+      yield* Effect.promise(() => write(dir, range(1, 8, 1)))
       fs.appendFileSync(lastSegment(dir), Buffer.from([0, 0, 0, 9, 1, 2, 3]))
       const lines: Array<string> = []
       const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(String(message))))

@@ -19,13 +19,15 @@ const makeToyDisk = () => ({ items: [] as Array<string>, applied: 0, restores: 0
 type ToyDisk = ReturnType<typeof makeToyDisk>
 const toyMachine = (disk: ToyDisk): StateMachineShape<unknown> => ({
   appliedIndex: Effect.sync(() => disk.applied),
-  apply: (e) =>
-    Effect.sync(() => {
-      if (e.index <= disk.applied) return undefined
-      disk.applied = e.index
-      if (e.type === "normal") disk.items.push(e.data)
-      return disk.items.length
-    }),
+  apply: (entries) =>
+    Effect.sync(() =>
+      entries.map((e) => {
+        if (e.index <= disk.applied) return undefined
+        disk.applied = e.index
+        if (e.type === "normal") disk.items.push(e.data)
+        return disk.items.length
+      })
+    ),
   snapshot: Effect.sync(() => ({ index: disk.applied, data: new TextEncoder().encode(JSON.stringify(disk.items)) })),
   restore: (index, _term, data) =>
     Effect.sync(() => {

@@ -119,6 +119,7 @@ export const make = (options: RaftNodeOptions) =>
       Effect.mapError((e) => new RaftError({ reason: "Storage", message: `cannot load raft state: ${e.message}`, leader: "" }))
     )
     let state: RaftState = init(options.config, options.voters, persisted, options.seed)
+    let durableHardState = persisted.hardState
     let appliedIndex = state.log.applied
     let lastTickAt = yield* monotonicMillis
     let lastSnapshotAt = yield* Clock.currentTimeMillis
@@ -202,22 +203,32 @@ export const make = (options: RaftNodeOptions) =>
           if (p.compactTo !== undefined) compactTo = Math.max(compactTo ?? 0, p.compactTo)
         }
         yield* flush
-        if (hardState !== undefined) yield* stable.writeHardState(hardState)
+        // Only term and vote must be durable (a restarted node must not vote twice in a term). The commit
+        // index is not: a restarted node relearns it from the leader, and what it applied is already
+        // committed (init takes the state machine's applied index as a lower bound). So a change of the
+        // commit index alone costs no write and no fsync — under load that was one fsync per commit (etcd's
+        // MustSync makes the same call).
+        if (hardState !== undefined && (hardState.term !== durableHardState.term || hardState.vote !== durableHardState.vote)) {
+          yield* stable.writeHardState(hardState)
+          durableHardState = hardState
+        }
         if (compactTo !== undefined) yield* logStore.compactPrefix(compactTo)
       }).pipe(Effect.mapError(storageError))
 
     // ---- applying ------------------------------------------------------------------------------------
     const applyEntries = (entries: ReadonlyArray<Entry>) =>
       Effect.gen(function*() {
-        for (const e of entries) {
-          if (e.index <= appliedIndex) continue
-          const result = yield* sm.apply(e)
+        const fresh = entries.filter((e) => e.index > appliedIndex)
+        // One call for the whole batch: the state machine may apply it in one backend transaction.
+        const results = fresh.length === 0 ? [] : yield* sm.apply(fresh)
+        for (let k = 0; k < fresh.length; k++) {
+          const e = fresh[k]!
           appliedIndex = e.index
           const w = awaitingApply.get(e.index)
           if (w !== undefined) {
             awaitingApply.delete(e.index)
             // Same index, other term: our proposal was overwritten by another leader's entry (never committed).
-            if (w.term === e.term) yield* Deferred.succeed(w.waiter, result)
+            if (w.term === e.term) yield* Deferred.succeed(w.waiter, results[k])
             else yield* Deferred.fail(w.waiter, fail("Dropped", `entry ${e.index} was replaced by a newer leader`))
           }
         }
