@@ -4,6 +4,7 @@
  * layer, so interrupting the program (SIGTERM/SIGINT) closes the HTTP listener after in-flight
  * requests, interrupts every fiber (raft, probes) and closes the stores and the backend, in that order.
  */
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Effect, Layer, PubSub } from "effect"
@@ -37,6 +38,7 @@ import type { TopologySql } from "../core/discovery/TopologySql.js"
 import type { HookRunner } from "../core/recovery/Hooks.js"
 import * as NodeHealth from "./NodeHealth.js"
 import * as RaftServices from "./raft/RaftServices.js"
+import * as Membership from "./raft/Membership.js"
 import * as RaftSetup from "./raft/RaftSetup.js"
 import { appVersion } from "./Version.js"
 
@@ -117,6 +119,9 @@ const httpLayer = (c: OrchestratorConfig) => {
     extra: extraRoutes
   })
   return HttpServer.serve(app).pipe(
+    // No tracing span per request: nothing exports spans, and building one (attributes, headers) was a
+    // visible share of a request's CPU under load. Prometheus metrics (/metrics) count requests instead.
+    HttpMiddleware.withTracerDisabledWhen(() => true),
     Layer.provide(NodeHttpServer.layer(() => {
       const server = http.createServer()
       // Idle keep-alive sockets must not hold shutdown open (Node closes idle ones on close()).
@@ -133,15 +138,19 @@ const singleNodeLayers = Layer.mergeAll(
   RaftServices.layerNoRaft
 )
 
-/** With raft: the runtime, its command log and leadership, and the leader's housekeeping. */
-const raftLayers = (c: OrchestratorConfig, plan: RaftSetup.RaftPlan, hub: PubSub.PubSub<Reaction>) => {
-  const raftNode = RaftSetup.layerRaftNode(c, plan, hub)
+/**
+ * With raft: the runtime, its command log and leadership, the leader's housekeeping, and RaftNodes
+ * versus the configuration (Membership.ts).
+ */
+const raftLayers = (c: OrchestratorConfig, plan: RaftSetup.RaftPlan, hub: PubSub.PubSub<Reaction>, membership: Membership.Membership) => {
+  const raftNode = RaftSetup.layerRaftNode(c, plan, hub, membership)
   const leadership = RaftServices.layerLeadership.pipe(Layer.provideMerge(RaftServices.layerLeaderUris(hub)))
   const commandLog = RaftServices.layerCommandLog(hub).pipe(Layer.provideMerge(leadership))
   return Layer.mergeAll(
     RaftServices.layerLeaderDuties,
     RaftServices.layerRaftAccess,
-    RaftServices.layerJoinWatchdog(c.RaftJoinTimeoutSeconds)
+    RaftServices.layerJoinWatchdog(c.RaftJoinTimeoutSeconds, membership.refusalSummary),
+    Membership.layer(membership, c.RaftDataDir)
   ).pipe(
     Layer.provideMerge(commandLog),
     Layer.provideMerge(raftNode)
@@ -160,7 +169,9 @@ export const layer = (c: OrchestratorConfig, command = "http") => {
       AppConfig.layer(c),
       identityLayer(c, command, plan?.self ?? httpUriOf(c).replace(/^https?:\/\//, ""))
     )
-    const coordination = plan === undefined ? singleNodeLayers : raftLayers(c, plan, hub)
+    const coordination = plan === undefined
+      ? singleNodeLayers
+      : raftLayers(c, plan, hub, yield* Membership.make({ self: plan.self, raftNodes: plan.voters, dataDir: c.RaftDataDir }))
     const node = Layer.mergeAll(NodeHealth.layer, coordination).pipe(Layer.provideMerge(base))
     const discovery = DiscoveryService.layerMysql.pipe(Layer.provideMerge(node))
     const recovery = RecoveryLayers.layer.pipe(Layer.provideMerge(discovery))

@@ -66,6 +66,19 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
   const middleware: Middleware<R> = options.middleware ?? ((_route, _ctx, run) => run)
   const authenticate: Authenticator = options.authenticate ?? (() => Either.right({ user: "", canWrite: true }))
 
+  // One tagged counter per (route, status class), built once: tagging anew on every request was costly.
+  const counters = new Map<string, Metric.Metric.Counter<number>>()
+  const requestCounter = (route: RouteName, status: number) => {
+    const code = `${Math.floor(status / 100)}xx`
+    const key = `${route} ${code}`
+    let counter = counters.get(key)
+    if (counter === undefined) {
+      counter = httpRequests.pipe(Metric.tagged("route", route), Metric.tagged("code", code))
+      counters.set(key, counter)
+    }
+    return counter
+  }
+
   const dispatch = (base: Omit<RequestContext, "auth">): Effect.Effect<Reply, ApiFailure, R> => {
     const ctx = { ...base, auth: { user: "", canWrite: false } }
     let path = ctx.url.pathname
@@ -95,12 +108,7 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     if (m.route.access === "write" && !auth.right.canWrite) return Effect.succeed(envelope(errorEnvelope("Unauthorized")))
     const handler = options.handlers[m.route.name] as Handler<RouteName, R>
     return middleware(m.route, authed, handler(decoded.right as never, authed)).pipe(
-      Effect.tap((reply) =>
-        Metric.update(
-          httpRequests.pipe(Metric.tagged("route", m.route.name), Metric.tagged("code", `${Math.floor(reply.status / 100)}xx`)),
-          1
-        )
-      )
+      Effect.tap((reply) => Metric.update(requestCounter(m.route.name, reply.status), 1))
     )
   }
 
