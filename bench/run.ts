@@ -11,7 +11,8 @@ const benches: Record<string, string> = {
   "raft-transport": "raft-transport.ts",
   proxy: "proxy.ts",
   "probe-scale": "probe-scale.ts",
-  failover: "failover.ts"
+  failover: "failover.ts",
+  "raft-soak": "raft-soak.ts"
 }
 
 const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--")
