@@ -7,14 +7,15 @@
  * Each pass (every RecoveryPollSeconds = 1 s, orchestrator's constant; 200 ms while something looks suspicious):
  * analysis of this node's backend → emergent re-probes of suspicious masters and their replicas (orchestrator's
  * emergent operations: DeadMaster is confirmed within one probe instead of a poll interval) →
- * for each DeadMaster / DeadMasterAndSomeReplicas entry: register the detection (replicated; OnFailureDetection
- * hooks once per detection period) → gates (core/recovery/Gate.ts: downtime, global switch, cluster filters,
- * anti-flapping; blocked attempts are kept for `blocked-recoveries`) → quorum agreement (raft mode,
- * ExpectFailureAnalysisConcensus) → plan + execute in its own fiber, one recovery per cluster at a time.
+ * for each entry of a recoverable family (DeadMaster, DeadIntermediateMaster, DeadCoMaster and their variants;
+ * Gate.detectionCodes): register the detection (replicated; OnFailureDetection hooks once per detection period) →
+ * gates (core/recovery/Gate.ts: downtime, global switch, cluster filters, anti-flapping; blocked attempts are kept
+ * for `blocked-recoveries`) → quorum agreement (raft mode, ExpectFailureAnalysisConcensus) → plan + execute in its
+ * own fiber (the recovery orchestrator's getCheckAndRecoverFunction picks), one recovery per cluster at a time.
  *
- * Quorum-agreed detection: the leader asks each other raft node for its own analysis of the master, over
+ * Quorum-agreed detection: the leader asks each other raft node for its own analysis of the failed instance, over
  * HTTP (`/api/recovery-peer-analysis/:host/:port`, answered locally by every node, never forwarded), and
- * fails over only when a majority of the voters (itself included) sees the master dead. Peer URIs come from
+ * recovers only when a majority of the voters (itself included) sees it dead (a code of the same family). Peer URIs come from
  * ConsensusPeerHttpUris when set, else from the raft addresses (RaftNodes host + this node's listen port,
  * orchestrator's derivation) with leader-announced URIs taking precedence.
  */
@@ -31,8 +32,8 @@ import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
 import { Discovery } from "../core/discovery/Discovery.js"
 import { runHooks } from "../core/recovery/Executor.js"
-import { gate, quorumOf } from "../core/recovery/Gate.js"
-import { blockSeconds, hookValuesFor, recoverDeadMaster, resumeRecovery } from "../core/recovery/Recover.js"
+import { agreeingCodes, detectionCodes, gate, quorumOf } from "../core/recovery/Gate.js"
+import { blockSeconds, hookValuesFor, recoverAnalysis, resumeRecovery } from "../core/recovery/Recover.js"
 import * as Key from "../core/topology/InstanceKey.js"
 import { LeaderUris } from "./raft/RaftServices.js"
 
@@ -58,11 +59,10 @@ export class Recoveries extends Context.Tag("orchestrator/Recoveries")<Recoverie
   readonly running: Effect.Effect<ReadonlyArray<string>>
   /** Runs `effect` as the only recovery of `cluster` on this node, or fails with ClusterBusy. */
   readonly exclusive: <A, E, R>(cluster: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ClusterBusy, R>
-  /** Agreeing other nodes for `key` (quorum-agreed detection), and how many are needed. */
-  readonly agreement: (key: Key.InstanceKey) => Effect.Effect<{ readonly agreeing: number; readonly needed: number; readonly asked: number }>
+  /** Other nodes that see `key` failed as `code` does (quorum-agreed detection), and how many are needed. */
+  readonly agreement: (key: Key.InstanceKey, code: AnalysisCode) => Effect.Effect<{ readonly agreeing: number; readonly needed: number; readonly asked: number }>
 }>() {}
 
-/** What a dead master looks like from a peer (UnreachableMaster is not agreement: its replicas still see the master). */
 /** Codes whose master and replicas are re-probed at once (orchestrator's emergent operations). */
 const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
   "UnreachableMaster",
@@ -77,8 +77,6 @@ const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
   "DeadIntermediateMasterAndReplicas"
 ])
 
-const deadCodes: ReadonlySet<string> = new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas", "DeadMasterAndReplicas", "DeadMasterWithoutReplicas"])
-
 /** HTTP URIs of the other raft nodes. */
 export const peerUris = (
   c: AppConfig["Type"],
@@ -90,12 +88,12 @@ export const peerUris = (
   return c.RaftNodes.filter((n) => n !== self).map((n) => announced.get(n) ?? `http://${n.replace(/:[0-9]+$/, "")}:${port}`)
 }
 
-const askPeer = (uri: string, prefix: string, key: Key.InstanceKey) =>
+const askPeer = (uri: string, prefix: string, key: Key.InstanceKey, agreeing: ReadonlySet<string>) =>
   Effect.tryPromise(async (signal) => {
     const url = `${uri.replace(/\/+$/, "")}${prefix}/api/recovery-peer-analysis/${encodeURIComponent(key.hostname)}/${key.port}`
     const r = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(1500)]) })
     const body = (await r.json()) as { readonly Details?: { readonly Analysis?: unknown } }
-    return typeof body.Details?.Analysis === "string" && deadCodes.has(body.Details.Analysis)
+    return typeof body.Details?.Analysis === "string" && agreeing.has(body.Details.Analysis)
   }).pipe(Effect.orElseSucceed(() => false))
 
 export const make = Effect.gen(function*() {
@@ -115,11 +113,12 @@ export const make = Effect.gen(function*() {
       (acquired) => (acquired ? Ref.update(running, (s) => new Set([...s].filter((x) => x !== cluster))) : Effect.void)
     )
 
-  const agreement = (key: Key.InstanceKey) =>
+  const agreement = (key: Key.InstanceKey, code: AnalysisCode) =>
     Effect.gen(function*() {
       const announced = Option.isSome(uris) ? yield* Ref.get(uris.value) : new Map<string, string>()
       const peers = peerUris(config, id.nodeId, announced)
-      const votes = yield* Effect.forEach(peers, (u) => askPeer(u, config.URLPrefix.replace(/\/+$/, ""), key), { concurrency: "unbounded" })
+      const agreeing: ReadonlySet<string> = agreeingCodes(code)
+      const votes = yield* Effect.forEach(peers, (u) => askPeer(u, config.URLPrefix.replace(/\/+$/, ""), key, agreeing), { concurrency: "unbounded" })
       return { agreeing: votes.filter(Boolean).length, needed: quorumOf(peers.length + 1) - 1, asked: peers.length }
     })
 
@@ -203,10 +202,11 @@ export const make = Effect.gen(function*() {
       const all = analyze(snapshot, { includeDowntimed: true, includeNoProblem: true })
       // orchestrator's emergent operations (executeCheckAndRecoverFunction step 1): a suspicious master or replica
       // gets its master and replicas re-probed now, so DeadMaster is confirmed within a probe, not a poll interval.
-      // A replica that reports it lost its master is the earliest sign (issue 4 item 2): re-probe that master now.
-      const suspects = all.filter((a) => emergentCodes.has(a.analysis) || (a.isMaster && a.countReplicasFailingToConnectToMaster > 0))
+      // A replica that reports it lost its master is the earliest sign (issue 4 item 2): re-probe that master now —
+      // a master, an intermediate master or a co-master alike.
+      const suspects = all.filter((a) => emergentCodes.has(a.analysis) || a.countReplicasFailingToConnectToMaster > 0)
       yield* expediteOnce(suspects.flatMap((a) => [a.analyzedInstanceKey, ...(a.analyzedInstanceMasterKey === null ? [] : [a.analyzedInstanceMasterKey]), ...a.replicas]), now)
-      const entries = all.filter((a) => a.analysis === "DeadMaster" || a.analysis === "DeadMasterAndSomeReplicas")
+      const entries = all.filter((a) => detectionCodes.has(a.analysis))
       if (entries.length === 0) return suspects.length > 0
       const busy = yield* Ref.get(running)
       const recoveries = yield* repo.readRecoveries(200, 0)
@@ -230,7 +230,7 @@ export const make = Effect.gen(function*() {
         if (verdict._tag !== "Proceed") continue
         let agreeing = 0
         if (leadership.raftEnabled && config.ExpectFailureAnalysisConcensus) {
-          const q = yield* agreement(a.analyzedInstanceKey)
+          const q = yield* agreement(a.analyzedInstanceKey, a.analysis)
           agreeing = q.agreeing
           if (q.agreeing < q.needed) {
             yield* block(a, `quorum: ${q.agreeing + 1} of ${q.asked + 1} nodes see ${Key.format(a.analyzedInstanceKey)} dead, ${q.needed + 1} needed`, 0)
@@ -238,7 +238,7 @@ export const make = Effect.gen(function*() {
           }
         }
         const entry: ReplicationAnalysis = { ...a, countAdditionalAgreeingNodes: agreeing }
-        yield* FiberSet.run(fibers, exclusive(a.clusterDetails.clusterName, recoverDeadMaster(entry, {
+        yield* FiberSet.run(fibers, exclusive(a.clusterDetails.clusterName, recoverAnalysis(entry, {
           requested: null,
           runHooks: true,
           command: "",

@@ -14,6 +14,7 @@
  * is no longer the leader) stops the executor at once — a deposed leader never goes on changing MySQL state.
  */
 import { Clock, Data, Duration, Effect, Either } from "effect"
+import * as Gtid from "../analysis/GtidSet.js"
 import * as Snapshot from "../analysis/Snapshot.js"
 import { Repository } from "../backend/Repository.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -153,6 +154,35 @@ const waitFor = (plan: Plan, k: PlainKey, pos: string, timeoutSeconds: number) =
     if (r !== "0") return yield* new StepFailed({ reason: `${keyString(k)} did not reach ${pos} within ${timeoutSeconds} s` })
   })
 
+/**
+ * Waits until `target` has applied `pos` (a replica's applied position). MySQL: WAIT_FOR_EXECUTED_GTID_SET, which works
+ * on any server. MariaDB: MASTER_GTID_WAIT only follows `gtid_slave_pos`, which a master that never replicated does
+ * not have, so `gtid_binlog_pos` (log_bin is required of a target) is polled and compared per domain on seq numbers.
+ */
+const reach = (plan: Plan, target: PlainKey, pos: string, timeoutSeconds: number) =>
+  Effect.gen(function*() {
+    if (pos === "") return
+    if (plan.gtid === "mysql") return yield* waitFor(plan, target, pos, timeoutSeconds)
+    const wanted = Gtid.parseMariaDb(pos)
+    if (Either.isLeft(wanted)) return yield* new StepFailed({ reason: wanted.left })
+    const poll = Effect.gen(function*() {
+      for (;;) {
+        const has = Gtid.parseMariaDb(yield* scalar(target, Sql.binlogPosition(plan.gtid), "pos"))
+        if (Either.isRight(has)) {
+          const o = Gtid.compareMariaDb(wanted.right, has.right)
+          if (o === "equal" || o === "behind") return
+        }
+        yield* Effect.sleep(POLL)
+      }
+    })
+    yield* poll.pipe(
+      Effect.timeoutFail({
+        duration: Duration.seconds(timeoutSeconds),
+        onTimeout: () => new StepFailed({ reason: `${keyString(target)} did not reach ${pos} within ${timeoutSeconds} s` })
+      })
+    )
+  })
+
 /** Runs `f` on every key concurrently; collects per-key failures instead of stopping at the first. */
 const eachKey = <R>(keys: ReadonlyArray<PlainKey>, f: (k: PlainKey) => Effect.Effect<void, StepFailed, R>) =>
   Effect.map(
@@ -165,20 +195,31 @@ const eachKey = <R>(keys: ReadonlyArray<PlainKey>, f: (k: PlainKey) => Effect.Ef
 interface RunState {
   plan: Plan
   readonly errors: Array<string>
-  /** Replicas lost during execution (drain or repoint failures), beyond the plan's. */
+  /** Replicas lost during execution (drain, repoint or move failures), beyond the plan's. */
   readonly lostNow: Array<PlainKey>
   promoted: boolean
+  /**
+   * The successor exists: a candidate was promoted, or replicas moved below the new intermediate master. Until then
+   * hooks see no successor and `{isSuccessful}` false (orchestrator: `SuccessorKey != nil`).
+   */
+  resolved: boolean
 }
 
-const hookValuesOf = (input: ExecutionInput, state: RunState, isSuccessful: boolean): HookValues => ({
-  ...input.hookValues,
-  recoveryUid: input.uid,
-  isSuccessful,
-  successor: state.plan.successor === null
-    ? null
-    : { host: state.plan.successor.hostname, port: state.plan.successor.port, binlogCoordinates: "", alias: keyString(state.plan.successor) },
-  lostReplicas: [...state.plan.lost, ...state.lostNow].map(keyString)
-})
+/** Steps after which the plan's successor is in place. */
+const resolving = (s: Step): boolean => s._tag === "Promote" || s._tag === "MoveReplicas"
+
+const hookValuesOf = (input: ExecutionInput, state: RunState, isSuccessful: boolean): HookValues => {
+  const successor = state.resolved && isSuccessful ? state.plan.successor : null
+  return {
+    ...input.hookValues,
+    recoveryUid: input.uid,
+    isSuccessful: successor !== null,
+    successor: successor === null
+      ? null
+      : { host: successor.hostname, port: successor.port, binlogCoordinates: "", alias: keyString(successor) },
+    lostReplicas: [...state.plan.lost, ...state.lostNow.filter((k) => !state.plan.lost.some((l) => sameKey(l, k)))].map(keyString)
+  }
+}
 
 /** Runs every command of a hook list; audited one by one (orchestrator writes each start/finish as a step). */
 export const runHooks = (uid: string, hook: Extract<Step, { _tag: "RunHooks" }>["hook"], values: HookValues, timeoutMs: number) =>
@@ -262,6 +303,27 @@ const runStep = (input: ExecutionInput, state: RunState, index: number) =>
           state.errors.push(f.reason)
         }
         if (failed.length > 0) return yield* new StepFailed({ reason: failed.map((f) => f.reason).join("; ") })
+        return
+      }
+      case "MoveReplicas": {
+        // Replicas whose drain failed stay where they are (lost): moving them would drop what they received.
+        const moving = s.replicas.filter((k) => !state.lostNow.some((l) => sameKey(l, k)))
+        if (moving.length === 0) return yield* new StepFailed({ reason: "no replica left to move" })
+        const failed = yield* eachKey(moving, (k) =>
+          Effect.gen(function*() {
+            const d = dialectFor(plan, k)
+            const applied = yield* scalar(k, Sql.appliedPosition(plan.gtid), "pos")
+            yield* reach(plan, s.target, applied, s.timeoutSeconds)
+            yield* exec(k, Sql.stopReplication(d))
+            yield* exec(k, Sql.changeMaster(d, { host: s.target.hostname, port: s.target.port, useGtid: "slave_pos", credentials: null }))
+            yield* exec(k, Sql.startReplication(d))
+          }))
+        for (const f of failed) {
+          state.lostNow.push(f.key)
+          state.errors.push(f.reason)
+          yield* audit(input.uid, `${keyString(f.key)} not moved (lost): ${f.reason}`)
+        }
+        if (failed.length === moving.length) return yield* new StepFailed({ reason: `no replica moved below ${keyString(s.target)}` })
         return
       }
       case "Downtime": {
@@ -348,7 +410,14 @@ const decide = (input: ExecutionInput, state: RunState, requested: PlainKey | nu
  */
 export const execute = (input: ExecutionInput) =>
   Effect.gen(function*() {
-    const state: RunState = { plan: input.plan, errors: [], lostNow: [], promoted: input.plan.steps.slice(0, input.from).some((s) => s.step._tag === "Promote") }
+    const before = input.plan.steps.slice(0, input.from)
+    const state: RunState = {
+      plan: input.plan,
+      errors: [],
+      lostNow: [],
+      promoted: before.some((s) => s.step._tag === "Promote"),
+      resolved: before.some((s) => resolving(s.step))
+    }
     let failedCritical: string | undefined
     for (let i = input.from; i < state.plan.steps.length; i++) {
       const planned: PlannedStep = state.plan.steps[i]!
@@ -359,6 +428,7 @@ export const execute = (input: ExecutionInput) =>
         // `Decide` replaced itself by the promotion steps (audited as a new plan from this index): run them.
         if (planned.step._tag === "Decide") i--
         else yield* audit(input.uid, `step ${n} done`)
+        if (resolving(planned.step)) state.resolved = true
         continue
       }
       if (r.left._tag === "ExecutorError") return yield* r.left
@@ -388,7 +458,13 @@ export const execute = (input: ExecutionInput) =>
     }
     // The backend should show the new topology at once (the next failure is judged on it), not after a poll.
     const touched = state.plan.steps.flatMap((p) =>
-      p.step._tag === "Repoint" ? [...p.step.replicas, p.step.master] : p.step._tag === "Promote" ? [p.step.candidate] : []
+      p.step._tag === "Repoint"
+        ? [...p.step.replicas, p.step.master]
+        : p.step._tag === "MoveReplicas"
+        ? [...p.step.replicas, p.step.target]
+        : p.step._tag === "Promote"
+        ? [p.step.candidate]
+        : []
     )
     yield* Effect.flatMap(Discovery, (d) => d.expedite(touched.map(ikey)))
     if (!result.successful && input.policy.runHooks) {

@@ -1,6 +1,7 @@
 /**
  * Whether an analysis may start an automated recovery now, pure (spec orchestrator-compat §4.3, §4.5):
- * the codes we recover, downtime, the global switch, RecoverMasterClusterFilters, and anti-flapping
+ * the codes we recover, downtime, the global switch, RecoverMasterClusterFilters (masters, co-masters) or
+ * RecoverIntermediateMasterClusterFilters (intermediate masters), and anti-flapping
  * (an active recovery of the same cluster blocks a new one for RecoveryPeriodBlockSeconds unless acknowledged).
  * Manual recoveries (recover, force-master-*, graceful-*) skip downtime, filters and blocks (orchestrator's rule).
  */
@@ -8,11 +9,67 @@ import { filtersMatchCluster } from "../analysis/Filters.js"
 import type { AnalysisCode, ReplicationAnalysis } from "../analysis/ReplicationAnalysis.js"
 import type { Recovery } from "../backend/Repository.js"
 
-/** The analysis codes this implementation recovers (the others register detections and run hooks only). */
-export const recoverableCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas"])
+/** `checkAndRecoverDeadMaster`'s codes. */
+export const deadMasterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas"])
 
+/** `checkAndRecoverDeadIntermediateMaster`'s codes (orchestrator's getCheckAndRecoverFunction). */
+export const intermediateMasterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  "DeadIntermediateMaster",
+  "DeadIntermediateMasterAndSomeReplicas",
+  "DeadIntermediateMasterWithSingleReplicaFailingToConnect",
+  "AllIntermediateMasterReplicasFailingToConnectOrDead"
+])
+
+/** `checkAndRecoverDeadCoMaster`'s codes. */
+export const coMasterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>(["DeadCoMaster", "DeadCoMasterAndSomeReplicas"])
+
+/** The analysis codes this implementation recovers. */
+export const recoverableCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  ...deadMasterCodes,
+  ...intermediateMasterCodes,
+  ...coMasterCodes
+])
+
+/**
+ * The codes whose detection the leader registers (`register-failure-detection`, OnFailureDetectionProcesses):
+ * the recoverable ones, and DeadIntermediateMasterAndReplicas, which orchestrator hands to its generic (detection
+ * only) function. orchestrator's other generic codes (UnreachableMaster, DeadMasterAndReplicas, ...) are not
+ * registered yet.
+ */
+export const detectionCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  ...recoverableCodes,
+  "DeadIntermediateMasterAndReplicas"
+])
+
+/** An intermediate master that other nodes cannot reach either, whatever its replicas report. */
+const deadIntermediateMasterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  "DeadIntermediateMaster",
+  "DeadIntermediateMasterAndSomeReplicas",
+  "DeadIntermediateMasterWithSingleReplicaFailingToConnect",
+  "DeadIntermediateMasterWithSingleReplica",
+  "DeadIntermediateMasterAndReplicas"
+])
+
+/**
+ * Detections that agree with a leader's (quorum-agreed detection): the same failure seen from another node, in the
+ * same family. UnreachableMaster is no agreement: its replicas still see the master. A peer that reaches the
+ * intermediate master (AllIntermediateMasterReplicasFailingToConnectOrDead) does not agree that it is dead; one that
+ * sees it dead does agree that its replicas must move.
+ */
+export const agreeingCodes = (code: AnalysisCode): ReadonlySet<AnalysisCode> =>
+  deadIntermediateMasterCodes.has(code)
+    ? deadIntermediateMasterCodes
+    : code === "AllIntermediateMasterReplicasFailingToConnectOrDead"
+    ? new Set<AnalysisCode>([code, ...deadIntermediateMasterCodes])
+    : coMasterCodes.has(code)
+    ? coMasterCodes
+    : new Set<AnalysisCode>(["DeadMaster", "DeadMasterAndSomeReplicas", "DeadMasterAndReplicas", "DeadMasterWithoutReplicas"])
+
+/** Codes gated by RecoverMasterClusterFilters (orchestrator's HasAutomatedMasterRecovery; co-masters too). */
 export const masterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
   "DeadMaster",
+  "DeadCoMaster",
+  "DeadCoMasterAndSomeReplicas",
   "DeadMasterAndSomeReplicas",
   "DeadMasterWithoutReplicas",
   "DeadMasterAndReplicas",

@@ -14,12 +14,13 @@
  * Pseudo-GTID and binlog-server methods are refused with a reason.
  */
 import { Data, Either } from "effect"
-import { chooseCandidate, type CandidateDecision, describeDecision } from "../analysis/Candidate.js"
-import { replicaCheckValid } from "../analysis/Counts.js"
+import { banReason, chooseCandidate, type CandidateDecision, describeDecision } from "../analysis/Candidate.js"
+import { isBinlogServer, replicaCheckValid } from "../analysis/Counts.js"
 import * as Pos from "../analysis/Position.js"
 import type { PromotionPolicy } from "../analysis/Snapshot.js"
 import * as Model from "../topology/Instance.js"
 import type { Instance, PromotionRule } from "../topology/Instance.js"
+import * as IKey from "../topology/InstanceKey.js"
 import type { InstanceKey } from "../topology/InstanceKey.js"
 import {
   type Dialect,
@@ -124,9 +125,16 @@ export interface DeadMasterInput {
   readonly master: Instance | null
   /** Its replicas as last probed. */
   readonly replicas: ReadonlyArray<Instance>
-  /** Operator's candidate (`recover/:host/:port/:candidateHost/:candidatePort`, force-master-takeover). */
+  /**
+   * Operator's candidate (`recover/:host/:port/:candidateHost/:candidatePort`, force-master-takeover); for a dead
+   * co-master, the other co-master when it must be promoted.
+   */
   readonly requested: InstanceKey | null
   readonly policy: RecoveryPolicy
+  /** "DeadCoMaster": the same two phases (planDeadCoMaster); default "DeadMaster". */
+  readonly kind?: "DeadMaster" | "DeadCoMaster"
+  /** Decision lines known before planning, audited with the plan. */
+  readonly notes?: ReadonlyArray<string>
 }
 
 /**
@@ -156,7 +164,7 @@ export const planDeadMaster = (input: DeadMasterInput): Either.Either<Plan, Plan
     step({ _tag: "Decide", requested: input.requested === null ? null : plain(input.requested) }, true, "choose on drained positions")
   ]
   return Either.right({
-    kind: "DeadMaster",
+    kind: input.kind ?? "DeadMaster",
     target: plain(input.failedKey),
     clusterName: input.clusterName,
     gtid: kind.right,
@@ -165,7 +173,267 @@ export const planDeadMaster = (input: DeadMasterInput): Either.Either<Plan, Plan
     lost: unreachable,
     steps,
     rollback: [],
-    notes: unreachable.length > 0 ? [`unreachable replicas (lost): ${unreachable.map(keyString).join(", ")}`] : []
+    notes: [
+      ...(input.notes ?? []),
+      ...(unreachable.length > 0 ? [`unreachable replicas (lost): ${unreachable.map(keyString).join(", ")}`] : [])
+    ]
+  })
+}
+
+// ---- dead co-master ------------------------------------------------------------------------------------------
+
+export interface DeadCoMasterInput {
+  readonly failedKey: InstanceKey
+  readonly clusterName: string
+  /** The failed co-master as last probed. */
+  readonly coMaster: Instance | null
+  /** The other co-master (the failed one's master) as last probed. */
+  readonly otherCoMaster: Instance | null
+  /** The failed co-master's replicas as last probed: the other co-master is one of them. */
+  readonly replicas: ReadonlyArray<Instance>
+  /** CoMasterRecoveryMustPromoteOtherCoMaster (default true). */
+  readonly mustPromoteOtherCoMaster: boolean
+  readonly policy: RecoveryPolicy
+}
+
+/**
+ * orchestrator `RecoverDeadCoMaster`: the failed co-master's replicas (the other co-master among them) are regrouped
+ * like a dead master's; the other co-master must be the one promoted when CoMasterRecoveryMustPromoteOtherCoMaster
+ * is set or when it is writable (then a recovery that cannot promote it fails). Planned as a dead master whose
+ * `Decide` is pinned to the other co-master, so it drains, catches up from a more advanced replica if needed, is
+ * promoted (STOP SLAVE, RESET SLAVE ALL — it stops replicating from the dead co-master —, read_only=0), and the
+ * dead co-master's other replicas are repointed below it.
+ */
+export const planDeadCoMaster = (input: DeadCoMasterInput): Either.Either<Plan, PlanRefused> => {
+  const other = input.otherCoMaster
+  if (other === null) {
+    return Either.left(new PlanRefused({ reason: `could not read the other co-master of ${keyString(input.failedKey)}` }))
+  }
+  const must = input.mustPromoteOtherCoMaster || !other.readOnly
+  const why = input.mustPromoteOtherCoMaster
+    ? "CoMasterRecoveryMustPromoteOtherCoMaster"
+    : !other.readOnly
+    ? "it is writable"
+    : ""
+  return planDeadMaster({
+    failedKey: input.failedKey,
+    clusterName: input.clusterName,
+    master: input.coMaster,
+    replicas: input.replicas,
+    requested: must ? other.key : null,
+    policy: input.policy,
+    kind: "DeadCoMaster",
+    notes: [must
+      ? `other co-master ${keyString(other.key)} must be promoted (${why})`
+      : `other co-master ${keyString(other.key)} is read_only and CoMasterRecoveryMustPromoteOtherCoMaster is false: any replica may be promoted`]
+  })
+}
+
+// ---- dead intermediate master --------------------------------------------------------------------------------
+
+export interface DeadIntermediateMasterInput {
+  readonly failedKey: InstanceKey
+  readonly clusterName: string
+  /** The failed intermediate master as last probed. */
+  readonly intermediateMaster: Instance | null
+  /** Its replicas as last probed. */
+  readonly replicas: ReadonlyArray<Instance>
+  /** Every known instance: the intermediate master's master and its siblings are looked up here. */
+  readonly all: ReadonlyArray<Instance>
+  readonly ruleOf: (key: InstanceKey) => PromotionRule
+  readonly policy: RecoveryPolicy
+}
+
+/** orchestrator `isGenerallyValidAsCandidateSiblingOfIntermediateMaster`. */
+const generallyValidSibling = (s: Instance): string | null =>
+  !s.logBinEnabled
+    ? "binary logs are disabled"
+    : !s.logReplicationUpdatesEnabled
+    ? "log_slave_updates is disabled"
+    : !Model.replicaRunning(s)
+    ? "not replicating"
+    : !s.lastCheckValid
+    ? "last check is not valid"
+    : null
+
+/**
+ * orchestrator `isValidAsCandidateSiblingOfIntermediateMaster`, plus the move safety of every replica that is to move
+ * below it (`unsafeMoveReason`): a sibling that would lose or duplicate a transaction of one of them is no candidate.
+ */
+const siblingProblem = (
+  im: Instance,
+  sibling: Instance,
+  moving: ReadonlyArray<Instance>,
+  input: DeadIntermediateMasterInput
+): string | null => {
+  const general = generallyValidSibling(sibling)
+  if (general !== null) return general
+  const banned = banReason(sibling, input.ruleOf(sibling.key), input.policy.promotion)
+  if (banned !== null) return banned
+  if (Model.hasReplicationFilters(sibling) !== Model.hasReplicationFilters(im)) return "replication filters differ from the intermediate master's"
+  if (isBinlogServer(sibling) !== isBinlogServer(im)) return "binlog server kind differs from the intermediate master's"
+  // orchestrator: `sibling.ExecBinlogCoordinates.SmallerThan(im.ExecBinlogCoordinates)`; siblings share the master,
+  // so GTID positions (when both have them) compare the same way.
+  const mode = Pos.modeFor([im, sibling])
+  const o = Pos.compare(Pos.positionOf(sibling, mode), Pos.positionOf(im, mode))
+  if (o === "behind" || o === "diverged") return `${o} the intermediate master's last known position`
+  const unsafe = moving.flatMap((r) => {
+    const why = unsafeMoveReason(r, sibling, input.all, input.policy)
+    return why === null ? [] : [why]
+  })
+  return unsafe.length === 0 ? null : unsafe.join("; ")
+}
+
+const isCandidateRule = (rule: PromotionRule): boolean => rule === "must" || rule === "prefer"
+
+/**
+ * orchestrator `GetCandidateSiblingOfIntermediateMaster`: the intermediate master's siblings with the most replicas
+ * first (then the most advanced: orchestrator's stated intent; its reversed sorter actually puts the least advanced
+ * first among equals), and of those, in order: a registered candidate (must/prefer) in the intermediate master's
+ * DC and environment, a candidate anywhere, a valid sibling in the same DC and environment, any valid sibling.
+ */
+export const candidateSibling = (
+  im: Instance,
+  moving: ReadonlyArray<Instance>,
+  input: DeadIntermediateMasterInput
+): { readonly sibling: Instance | null; readonly log: ReadonlyArray<string> } => {
+  const mk = Model.masterKey(im)
+  if (mk === null) return { sibling: null, log: ["the intermediate master has no master: no siblings"] }
+  const replicaCount = (i: Instance) => input.all.filter((x) => IKey.equals(Model.masterKey(x), i.key)).length
+  const mode = Pos.modeFor(input.all.filter((x) => IKey.equals(Model.masterKey(x), mk)))
+  const siblings = input.all
+    .filter((x) => IKey.equals(Model.masterKey(x), mk) && !same(x.key, im.key))
+    .sort((a, b) =>
+      replicaCount(b) - replicaCount(a) || Pos.linear(Pos.positionOf(b, mode), Pos.positionOf(a, mode)) ||
+      IKey.compare(a.key, b.key)
+    )
+  if (siblings.length === 0) return { sibling: null, log: [`no siblings of ${keyString(im.key)}`] }
+  const log: Array<string> = []
+  const valid = siblings.filter((sib) => {
+    const why = siblingProblem(im, sib, moving, input)
+    log.push(`sibling ${keyString(sib.key)}: ${why === null ? "valid" : `not a candidate: ${why}`}`)
+    return why === null
+  })
+  const sameDcEnv = (sib: Instance) => sib.dataCenter === im.dataCenter && sib.physicalEnvironment === im.physicalEnvironment
+  const candidate = (sib: Instance) => isCandidateRule(input.ruleOf(sib.key))
+  const picks: ReadonlyArray<readonly [string, (sib: Instance) => boolean]> = [
+    ["the ideal candidate (promotion rule, same DC and environment)", (sib) => candidate(sib) && sameDcEnv(sib)],
+    ["a candidate sibling", candidate],
+    ["a sibling in the same DC and environment", sameDcEnv],
+    ["any valid sibling", () => true]
+  ]
+  for (const [what, p] of picks) {
+    const hit = valid.find(p)
+    if (hit !== undefined) return { sibling: hit, log: [...log, `found ${keyString(hit.key)} as ${what}`] }
+  }
+  return { sibling: null, log: [...log, `cannot find a candidate sibling of ${keyString(im.key)}`] }
+}
+
+/**
+ * orchestrator `RecoverDeadIntermediateMaster` for GTID topologies, decided once: PreFailover hooks, drain the
+ * reachable replicas' relay logs (SQL thread first: the MariaDB GTID trap), move them below one target, downtime and
+ * detach the lost, PostIntermediateMasterFailover and PostFailover hooks. The target, in orchestrator's preference
+ * order without its regroup step (Plan B, see docs/recovery.md): a candidate sibling in the intermediate master's
+ * DC (Plan A), else the intermediate master's own master (Plan D), else a sibling in another DC (Plan C).
+ */
+export const planDeadIntermediateMaster = (input: DeadIntermediateMasterInput): Either.Either<Plan, PlanRefused> => {
+  const refuse = (reason: string) => Either.left(new PlanRefused({ reason }))
+  const im = input.intermediateMaster
+  const failed = keyString(input.failedKey)
+  if (im === null) return refuse(`cannot read the intermediate master ${failed}`)
+  const mk = Model.masterKey(im)
+  if (mk === null) return refuse(`${failed} has no master: not an intermediate master`)
+  const reachable = input.replicas.filter(replicaCheckValid)
+  if (reachable.length === 0) return refuse(`${failed} has no reachable replica to relocate`)
+  const unreachable = input.replicas.filter((r) => !replicaCheckValid(r))
+  const master = input.all.find((i) => same(i.key, mk)) ?? null
+  const siblingChoice = candidateSibling(im, reachable, input)
+  const sibling = siblingChoice.sibling
+  const sameDc = sibling !== null && sibling.dataCenter === im.dataCenter
+  const unsafeBelow = (r: Instance, target: Instance) => unsafeMoveReason(r, target, input.all, input.policy)
+  const masterProblem = master === null
+    ? `${keyString(mk)} is unknown`
+    : reachable.map((r) => unsafeBelow(r, master)).find((w) => w !== null) ?? null
+  // The master takes every replica that can move below it; one that cannot (errant GTIDs...) would not fit a
+  // sibling either, so it is lost rather than a reason to cross DCs.
+  const masterMovable = master === null ? [] : reachable.filter((r) => unsafeBelow(r, master) === null)
+  const choice = ((): { readonly target: Instance; readonly movable: ReadonlyArray<Instance>; readonly plan: string } | null => {
+    if (sibling !== null && sameDc) {
+      return { target: sibling, movable: reachable, plan: `Plan A: relocate the replicas below the candidate sibling ${keyString(sibling.key)} (same DC)` }
+    }
+    if (master !== null && masterMovable.length > 0) {
+      return { target: master, movable: masterMovable, plan: `Plan D: relocate the replicas up, below ${keyString(master.key)}, the intermediate master's master` }
+    }
+    if (sibling !== null) {
+      const why = masterProblem ?? "no replica can move below it"
+      return { target: sibling, movable: reachable, plan: `Plan C: relocate the replicas below the sibling ${keyString(sibling.key)} in another DC (${keyString(mk)}: ${why})` }
+    }
+    return null
+  })()
+  if (choice === null) {
+    const why = [masterProblem ?? "", ...siblingChoice.log].filter((x) => x !== "").join("; ")
+    return refuse(`no target to relocate the replicas of ${failed} to: ${why}`)
+  }
+  const { target, movable, plan } = choice
+  const kind = gtidKindOf(movable)
+  if (Either.isLeft(kind)) return refuse(kind.left)
+  const t = plain(target.key)
+  const moving = movable.map((r) => plain(r.key))
+  const unmovable = reachable.filter((r) => !movable.includes(r))
+  const lost = [...unreachable, ...unmovable].map((r) => plain(r.key))
+  const detach = unmovable.map((r) => plain(r.key))
+  const policy = input.policy
+  const steps: Array<PlannedStep> = [
+    ...hook(policy, "PreFailover", true, "orchestrator runs PreFailoverProcesses first; a failing hook aborts"),
+    step(
+      { _tag: "DrainRelayLogs", replicas: moving, timeoutSeconds: policy.drainTimeoutSeconds },
+      true,
+      "apply what the replicas received from the dead intermediate master before moving them (SQL thread first: with " +
+        "MariaDB GTID, stopping both threads drops the relay logs, mariadb.md §5 gotcha 1)"
+    ),
+    step(
+      { _tag: "MoveReplicas", replicas: moving, target: t, timeoutSeconds: policy.catchUpTimeoutSeconds },
+      true,
+      `${plan}; a replica that cannot move is lost, the recovery fails only if none moves`
+    ),
+    step(
+      { _tag: "Downtime", keys: lost, reason: LOST_IN_RECOVERY, seconds: policy.lostDowntimeSeconds },
+      false,
+      "lost replicas are downtimed as in a dead-master recovery (LostInRecoveryDowntimeSeconds)"
+    ),
+    ...(policy.detachLostReplicas && detach.length > 0 ? [step(
+      { _tag: "DetachMasterHost", keys: detach },
+      false,
+      "DetachLostReplicasAfterMasterFailover: lost replicas must not reconnect to the intermediate master if it returns"
+    )] : []),
+    ...hook(policy, "PostIntermediateMasterFailover", false, "orchestrator runs it once replicas moved"),
+    step({ _tag: "EndDowntime", key: t }, false, "orchestrator ends the successor's downtime before PostFailover"),
+    ...hook(policy, "PostFailover", false, "orchestrator runs PostFailoverProcesses on success")
+  ]
+  const whyLost = [
+    ...unreachable.map((r) => `${keyString(r.key)}: unreachable (lost)`),
+    ...unmovable.map((r) => `${keyString(r.key)}: cannot move below ${keyString(t)} (lost): ${unsafeBelow(r, target) ?? ""}`)
+  ]
+  return Either.right({
+    kind: "DeadIntermediateMaster",
+    target: plain(input.failedKey),
+    clusterName: input.clusterName,
+    gtid: kind.right,
+    dialects: dialects([im, target, ...input.replicas]),
+    successor: t,
+    lost,
+    steps,
+    rollback: [step(
+      { _tag: "StartReplication", keys: moving },
+      false,
+      "no replica moved: they resume replicating from the intermediate master, should it come back"
+    )],
+    notes: [
+      ...siblingChoice.log,
+      ...(masterProblem === null ? [] : [`master ${keyString(mk)}: ${masterProblem}`]),
+      plan,
+      ...whyLost
+    ]
   })
 }
 
@@ -223,6 +491,12 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
       `${keyString(decision.catchUpFrom)} received more than the candidate: take its transactions before promoting`
     )]),
     step({ _tag: "Promote", candidate, apply: policy.applyMySQLPromotion }, true, "the candidate becomes the writable master"),
+    ...(breaksCircle(input, candidate) ? [step(
+      { _tag: "DetachMasterHost", keys: [candidate] },
+      false,
+      "orchestrator RecoverDeadCoMaster: a promoted replica that is not the other co-master (and kept its replication " +
+        "settings: no MySQL promotion) must not close a circle through the dead co-master"
+    )] : []),
     ...(kept.length === 0 ? [] : [step(
       { _tag: "Repoint", replicas: kept, master: candidate, start: true, credentials: "keep", useGtid: "slave_pos" },
       false,
@@ -244,6 +518,18 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
     ...hook(policy, "PostFailover", false, "orchestrator runs PostFailoverProcesses on success")
   ]
   return Either.right({ decision, steps, successor: candidate, lost: [...plan.lost, ...lost.filter((k) => !plan.lost.some((l) => same(l, k)))], notes })
+}
+
+/**
+ * A dead co-master recovery that promoted some replica other than the other co-master, without RESET SLAVE ALL
+ * (ApplyMySQLPromotionAfterMasterFailover false): the promoted replica still names the dead co-master as its master,
+ * which names the other co-master, which is repointed to the promoted one — a circle orchestrator breaks with
+ * detach-replica-master-host.
+ */
+const breaksCircle = (input: PromotionInput, candidate: Key): boolean => {
+  if (input.plan.kind !== "DeadCoMaster" || input.policy.applyMySQLPromotion || input.master === null) return false
+  const other = Model.masterKey(input.master)
+  return other !== null && !same(other, candidate)
 }
 
 /** The plan with `Decide` (at `index`) replaced by the promotion's steps. */

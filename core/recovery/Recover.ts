@@ -12,11 +12,20 @@ import { AppConfig } from "../config/AppConfig.js"
 import type { OrchestratorConfig } from "../config/OrchestratorConfig.js"
 import { NodeIdentity } from "../node/NodeIdentity.js"
 import { CommandLog } from "../ops/CommandLog.js"
+import * as Model from "../topology/Instance.js"
 import type { InstanceKey } from "../topology/InstanceKey.js"
 import * as Key from "../topology/InstanceKey.js"
 import { audit, execute, type ExecutionInput, type ExecutionResult, ExecutorError, planMessage, resumePoint } from "./Executor.js"
 import type { HookValues } from "./Hooks.js"
-import { defaultRecoveryPolicy, planDeadMaster, type PlanRefused, type RecoveryPolicy } from "./Plan.js"
+import { coMasterCodes, intermediateMasterCodes } from "./Gate.js"
+import {
+  defaultRecoveryPolicy,
+  planDeadCoMaster,
+  planDeadIntermediateMaster,
+  planDeadMaster,
+  type PlanRefused,
+  type RecoveryPolicy
+} from "./Plan.js"
 import { keyString, type Plan } from "./Step.js"
 
 /** The recovery policy from the configuration. */
@@ -137,24 +146,16 @@ export type RecoverOutcome =
   | { readonly _tag: "NotAttempted"; readonly reason: string }
   | { readonly _tag: "Done"; readonly uid: string; readonly result: ExecutionResult }
 
-/** Dead master (and DeadMasterAndSomeReplicas) recovery: plan, record, execute, resolve. */
-export const recoverDeadMaster = (analysis: ReplicationAnalysis, options: RecoverOptions) =>
+/** orchestrator's `TopologyRecovery.Type` of a plan kind. */
+export const recoveryTypeOf = (kind: Plan["kind"]): string =>
+  kind === "DeadIntermediateMaster" ? "IntermediateMasterRecovery" : kind === "DeadCoMaster" ? "CoMasterRecovery" : "MasterRecovery"
+
+/** Records, executes and resolves a planned recovery (or reports why it was not attempted). */
+const runRecovery = (analysis: ReplicationAnalysis, planned: Either.Either<Plan, PlanRefused>, policy: RecoveryPolicy, options: RecoverOptions) =>
   Effect.gen(function*() {
-    const config = yield* AppConfig
     const id = yield* NodeIdentity
-    const snapshot = yield* Snapshot.readWithConfig(config).pipe(Effect.mapError((e) => new ExecutorError({ reason: e.message, cause: e })))
-    const key = analysis.analyzedInstanceKey
-    const policy = recoveryPolicy(config, options.runHooks)
-    const planned = planDeadMaster({
-      failedKey: key,
-      clusterName: analysis.clusterDetails.clusterName,
-      master: snapshot.instances.get(Key.format(key)) ?? null,
-      replicas: Snapshot.replicasOf(snapshot, key),
-      requested: options.requested,
-      policy
-    })
-    if (Either.isLeft(planned)) return { _tag: "NotAttempted", reason: (planned.left as PlanRefused).reason } satisfies RecoverOutcome
-    const started = yield* startRecovery(analysis, planned.right, "MasterRecovery", options.detectionId)
+    if (Either.isLeft(planned)) return { _tag: "NotAttempted", reason: planned.left.reason } satisfies RecoverOutcome
+    const started = yield* startRecovery(analysis, planned.right, recoveryTypeOf(planned.right.kind), options.detectionId)
     const input: ExecutionInput = {
       uid: started.uid,
       plan: started.plan,
@@ -166,6 +167,84 @@ export const recoverDeadMaster = (analysis: ReplicationAnalysis, options: Recove
     yield* resolve(started.uid, result)
     return { _tag: "Done", uid: started.uid, result } satisfies RecoverOutcome
   })
+
+const readSnapshot = (config: OrchestratorConfig) =>
+  Snapshot.readWithConfig(config).pipe(Effect.mapError((e) => new ExecutorError({ reason: e.message, cause: e })))
+
+/** Dead master (and DeadMasterAndSomeReplicas) recovery: plan, record, execute, resolve. */
+export const recoverDeadMaster = (analysis: ReplicationAnalysis, options: RecoverOptions) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const snapshot = yield* readSnapshot(config)
+    const key = analysis.analyzedInstanceKey
+    const policy = recoveryPolicy(config, options.runHooks)
+    const planned = planDeadMaster({
+      failedKey: key,
+      clusterName: analysis.clusterDetails.clusterName,
+      master: snapshot.instances.get(Key.format(key)) ?? null,
+      replicas: Snapshot.replicasOf(snapshot, key),
+      requested: options.requested,
+      policy
+    })
+    return yield* runRecovery(analysis, planned, policy, options)
+  })
+
+/**
+ * Dead intermediate master (DeadIntermediateMaster, DeadIntermediateMasterAndSomeReplicas,
+ * DeadIntermediateMasterWithSingleReplicaFailingToConnect, AllIntermediateMasterReplicasFailingToConnectOrDead):
+ * the replicas move below a sibling or the intermediate master's master. orchestrator takes no candidate here;
+ * a requested one is ignored.
+ */
+export const recoverDeadIntermediateMaster = (analysis: ReplicationAnalysis, options: RecoverOptions) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const snapshot = yield* readSnapshot(config)
+    const key = analysis.analyzedInstanceKey
+    const policy = recoveryPolicy(config, options.runHooks)
+    const planned = planDeadIntermediateMaster({
+      failedKey: key,
+      clusterName: analysis.clusterDetails.clusterName,
+      intermediateMaster: snapshot.instances.get(Key.format(key)) ?? null,
+      replicas: Snapshot.replicasOf(snapshot, key),
+      all: [...snapshot.instances.values()],
+      ruleOf: (k) => Snapshot.promotionRuleOf(snapshot, k),
+      policy
+    })
+    return yield* runRecovery(analysis, planned, policy, options)
+  })
+
+/**
+ * Dead co-master (DeadCoMaster, DeadCoMasterAndSomeReplicas): the other co-master is promoted (when it must be:
+ * CoMasterRecoveryMustPromoteOtherCoMaster, or it is writable) and the dead one's replicas move below it.
+ * orchestrator takes no candidate here; a requested one is ignored.
+ */
+export const recoverDeadCoMaster = (analysis: ReplicationAnalysis, options: RecoverOptions) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const snapshot = yield* readSnapshot(config)
+    const key = analysis.analyzedInstanceKey
+    const policy = recoveryPolicy(config, options.runHooks)
+    const coMaster = snapshot.instances.get(Key.format(key)) ?? null
+    const otherKey = analysis.analyzedInstanceMasterKey ?? (coMaster === null ? null : Model.masterKey(coMaster))
+    const planned = planDeadCoMaster({
+      failedKey: key,
+      clusterName: analysis.clusterDetails.clusterName,
+      coMaster,
+      otherCoMaster: otherKey === null ? null : snapshot.instances.get(Key.format(otherKey)) ?? null,
+      replicas: Snapshot.replicasOf(snapshot, key),
+      mustPromoteOtherCoMaster: config.CoMasterRecoveryMustPromoteOtherCoMaster,
+      policy
+    })
+    return yield* runRecovery(analysis, planned, policy, options)
+  })
+
+/** The recovery orchestrator's `getCheckAndRecoverFunction` picks for the analysis code (DeadMaster's otherwise). */
+export const recoverAnalysis = (analysis: ReplicationAnalysis, options: RecoverOptions) =>
+  intermediateMasterCodes.has(analysis.analysis)
+    ? recoverDeadIntermediateMaster(analysis, options)
+    : coMasterCodes.has(analysis.analysis)
+    ? recoverDeadCoMaster(analysis, options)
+    : recoverDeadMaster(analysis, options)
 
 /** Runs an operation plan (graceful takeover, refactoring) with a recovery record when `analysis` is given. */
 export const runPlan = (plan: Plan, hookValues: ExecutionInput["hookValues"], runHooks: boolean, record: { readonly analysis: ReplicationAnalysis; readonly recoveryType: string } | null) =>
@@ -215,8 +294,11 @@ export const resumeRecovery = (r: Recovery) =>
     }
     yield* audit(r.uid, `resumed by ${id.hostname} at step ${point.from + 1}/${point.plan.steps.length}`)
     const analysis = yield* Effect.try(() => JSON.parse(r.analysisEntry) as unknown).pipe(Effect.orElseSucceed(() => ({})))
-    const a = analysis as Record<string, unknown>
+    const a = typeof analysis === "object" && analysis !== null ? (analysis as Record<string, unknown>) : {}
     const str = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : "")
+    // The analysis entry recorded with the recovery says what failed (orchestrator's JSON keys).
+    const isMaster = a["IsMaster"] === true || (a["IsMaster"] === undefined && point.plan.kind === "DeadMaster")
+    const isCoMaster = a["IsCoMaster"] === true || (a["IsCoMaster"] === undefined && point.plan.kind === "DeadCoMaster")
     const result = yield* execute({
       uid: r.uid,
       plan: point.plan,
@@ -224,9 +306,9 @@ export const resumeRecovery = (r: Recovery) =>
       policy: recoveryPolicy(config, true),
       hookValues: {
         failureType: r.analysis,
-        instanceType: "master",
-        isMaster: true,
-        isCoMaster: false,
+        instanceType: analysisInstanceType({ isMaster, isCoMaster, isReplicationGroupMember: false }),
+        isMaster,
+        isCoMaster,
         failureDescription: str("Description"),
         command: "",
         failedHost: r.key.hostname,
@@ -236,8 +318,8 @@ export const resumeRecovery = (r: Recovery) =>
         failureClusterDomain: r.clusterName,
         countReplicas: 0,
         isDowntimed: false,
-        autoMasterRecovery: true,
-        autoIntermediateMasterRecovery: false,
+        autoMasterRecovery: point.plan.kind !== "DeadIntermediateMaster",
+        autoIntermediateMasterRecovery: point.plan.kind === "DeadIntermediateMaster",
         orchestratorHost: id.hostname,
         replicaHosts: []
       }

@@ -64,7 +64,15 @@ export const Repoint = Schema.TaggedStruct("Repoint", {
   /** MariaDB: `slave_pos` normally; `current_pos` when the replica was a master (its own writes count). */
   useGtid: Schema.Literal("slave_pos", "current_pos")
 })
-/** Replicated `begin-downtime` for each key. */
+/**
+ * Dead intermediate master: per replica (those not lost while draining), the target first applies everything the
+ * replica applied (a sibling target may lag; MariaDB `gtid_binlog_pos` polled per domain, MySQL
+ * `WAIT_FOR_EXECUTED_GTID_SET`), then STOP SLAVE; CHANGE MASTER TO the target by GTID (`slave_pos`, credentials
+ * kept); START SLAVE. A replica that cannot move is lost; the step fails only when none moved (orchestrator's
+ * `RelocateReplicas`: one relocated replica resolves the recovery).
+ */
+export const MoveReplicas = Schema.TaggedStruct("MoveReplicas", { replicas: Keys, target: Key, timeoutSeconds: Seconds })
+/** Replicated `begin-downtime` for each key (and for every replica lost while the plan ran). */
 export const Downtime = Schema.TaggedStruct("Downtime", { keys: Keys, reason: Schema.String, seconds: Seconds })
 export const EndDowntime = Schema.TaggedStruct("EndDowntime", { key: Key })
 /** orchestrator `DetachReplicaMasterHost`: STOP SLAVE; CHANGE MASTER TO MASTER_HOST='//host' (reversible). */
@@ -82,6 +90,7 @@ export const Step = Schema.Union(
   CatchUp,
   Promote,
   Repoint,
+  MoveReplicas,
   Downtime,
   EndDowntime,
   DetachMasterHost,
@@ -103,6 +112,8 @@ export type PlannedStep = typeof PlannedStep.Type
 
 export const PlanKind = Schema.Literal(
   "DeadMaster",
+  "DeadIntermediateMaster",
+  "DeadCoMaster",
   "GracefulMasterTakeover",
   "Relocate",
   "TakeMaster",
@@ -150,8 +161,12 @@ export const describeStep = (s: Step): string => {
       return `promote ${keyString(s.candidate)}${s.apply ? ": RESET SLAVE ALL, read_only=0" : " (no MySQL promotion)"}`
     case "Repoint":
       return `repoint ${keys(s.replicas)} to ${keyString(s.master)} by GTID (${s.useGtid})${s.start ? "" : " without starting"}`
+    case "MoveReplicas":
+      return `move ${keys(s.replicas)} below ${keyString(s.target)} by GTID (slave_pos), once ${keyString(s.target)} has what each applied`
     case "Downtime":
-      return `downtime ${keys(s.keys)} (${s.reason})`
+      return s.keys.length === 0
+        ? `downtime the replicas lost during the run, if any (${s.reason})`
+        : `downtime ${keys(s.keys)} (${s.reason})`
     case "EndDowntime":
       return `end downtime of ${keyString(s.key)}`
     case "DetachMasterHost":

@@ -16,7 +16,7 @@ import { AppConfig } from "../../core/config/AppConfig.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import { isActive, recoverableCodes } from "../../core/recovery/Gate.js"
 import * as Plan from "../../core/recovery/Plan.js"
-import { blockSeconds, hookValuesFor, recoverDeadMaster, recoveryPolicy, runPlan } from "../../core/recovery/Recover.js"
+import { blockSeconds, hookValuesFor, recoverAnalysis, recoveryPolicy, runPlan } from "../../core/recovery/Recover.js"
 import type { Plan as PlanT } from "../../core/recovery/Step.js"
 import * as Model from "../../core/topology/Instance.js"
 import type { Instance } from "../../core/topology/Instance.js"
@@ -75,7 +75,9 @@ export const recoveryJson = (r: Recovery) => ({
   LastDetectionId: r.lastDetectionId,
   RelatedRecoveryId: r.relatedRecoveryId,
   Type: r.recoveryType,
-  RecoveryType: r.recoveryType === "MasterRecovery" ? "MasterRecoveryGTID" : r.recoveryType
+  // orchestrator sets the method (GetMasterRecoveryType) only in dead-master recoveries; co-master and
+  // intermediate-master recoveries keep NewTopologyRecovery's NotMasterRecovery.
+  RecoveryType: r.recoveryType === "MasterRecovery" ? "MasterRecoveryGTID" : "NotMasterRecovery"
 })
 
 /** A detection in TopologyRecovery shape (orchestrator's audit-failure-detection). */
@@ -160,8 +162,10 @@ const entryFor = (key: InstanceKey, force: string | null) =>
 const manualRecover = (key: InstanceKey, candidate: InstanceKey | null, runHooks: boolean, force: string | null) =>
   Effect.gen(function*() {
     const entry = yield* entryFor(key, force)
-    // Manual recoveries implicitly acknowledge completed recoveries of the instance (orchestrator).
-    const outcome = yield* exclusive(entry.clusterDetails.clusterName, executorFailure(recoverDeadMaster(entry, {
+    // Manual recoveries implicitly acknowledge completed recoveries of the instance (orchestrator). The analysis code
+    // picks the recovery, as orchestrator's CheckAndRecover does for `recover`: a dead intermediate master or co-master
+    // is recovered too (the candidate is only used for a dead master, as there).
+    const outcome = yield* exclusive(entry.clusterDetails.clusterName, executorFailure(recoverAnalysis(entry, {
       requested: candidate,
       runHooks,
       command: force ?? "",

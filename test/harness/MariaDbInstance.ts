@@ -149,6 +149,8 @@ export interface InstanceSpec {
   readonly index: number
   /** Index of this instance's master in the topology at start, null for a master. */
   readonly masterIndex: number | null
+  /** read_only=OFF in my.cnf: the master, or the active co-master (which also has a master). */
+  readonly writable: boolean
   readonly extraConfig: ReadonlyArray<string>
 }
 
@@ -156,6 +158,7 @@ export class MariaDbInstance {
   readonly host = "127.0.0.1"
   readonly index: number
   readonly masterIndex: number | null
+  readonly writable: boolean
   readonly dir: string
   readonly datadir: string
   readonly socket: string
@@ -176,6 +179,7 @@ export class MariaDbInstance {
   private constructor(spec: InstanceSpec, dir: string, port: number) {
     this.index = spec.index
     this.masterIndex = spec.masterIndex
+    this.writable = spec.writable
     this.extraConfig = spec.extraConfig
     this.dir = dir
     this.datadir = path.join(dir, "data")
@@ -273,7 +277,7 @@ export class MariaDbInstance {
       "report_host=127.0.0.1",
       `report_port=${p}`,
       "slave_net_timeout=4",
-      `read_only=${this.masterIndex === null ? "OFF" : "ON"}`,
+      `read_only=${this.writable ? "OFF" : "ON"}`,
       ...storageConfig,
       // Test servers: durability is not the point, start/stop speed is.
       "innodb_flush_log_at_trx_commit=2",

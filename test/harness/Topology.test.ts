@@ -121,6 +121,12 @@ describe("MariaDB topology harness", () => {
     await expect(startTopology({ shape: Shape.custom([1, 0]) })).rejects.toThrow(/cycle/)
   })
 
+  it("accepts one co-master pair only when the shape says so; any longer cycle is still rejected", async () => {
+    expect(Shape.coMasters(1)).toEqual({ masters: [1, 0, 0], coMasters: true })
+    await expect(startTopology({ shape: { masters: [1, 2, 0], coMasters: true } })).rejects.toThrow(/cycle through instance/)
+    await expect(startTopology({ shape: { masters: [1, 0, 3, 2], coMasters: true } })).rejects.toThrow(/more than one co-master pair/)
+  })
+
   it("fails with a clear message when mariadbd is not installed", () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "no-mariadb-"))
     try {

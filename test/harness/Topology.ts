@@ -25,6 +25,12 @@ export {
 /** Generic shape: `masters[i]` is the index of instance i's master, or null for a master (a root of the tree). */
 export interface TopologyShape {
   readonly masters: ReadonlyArray<number | null>
+  /**
+   * Accept one pair of instances that replicate from each other (orchestrator's co-masters). The lower index of
+   * the pair is the active co-master: writable, and `Topology.master` when no instance is without a master. The
+   * other one is the passive co-master, read_only like any replica. Any other cycle is still rejected.
+   */
+  readonly coMasters?: boolean
 }
 
 export const Shape = {
@@ -34,6 +40,14 @@ export const Shape = {
   }),
   /** 0 -> 1 -> 2 ...: each instance replicates from the previous one (default: master -> intermediate -> replica). */
   chain: (length = 3): TopologyShape => ({ masters: Array.from({ length }, (_, i) => (i === 0 ? null : i - 1)) }),
+  /**
+   * 0 <-> 1 co-masters (0 active and writable, 1 passive and read_only), then `activeReplicas` instances replicating
+   * from 0 and `passiveReplicas` from 1. Default: one replica under the active co-master.
+   */
+  coMasters: (activeReplicas = 1, passiveReplicas = 0): TopologyShape => ({
+    masters: [1, 0, ...Array.from({ length: activeReplicas }, () => 0), ...Array.from({ length: passiveReplicas }, () => 1)],
+    coMasters: true
+  }),
   custom: (masters: ReadonlyArray<number | null>): TopologyShape => ({ masters })
 } as const
 
@@ -57,9 +71,9 @@ export interface SyncOptions {
 
 export interface Topology {
   readonly instances: ReadonlyArray<MariaDbInstance>
-  /** The first instance without a master in the shape. */
+  /** The first instance without a master in the shape (with co-masters and no such instance: the active co-master). */
   readonly master: MariaDbInstance
-  /** The instances with a master in the shape. */
+  /** The instances with a master in the shape, except `master` (a co-master pair: the passive one is listed). */
   readonly replicas: ReadonlyArray<MariaDbInstance>
   readonly credentials: typeof Credentials
   /** The credentials in orchestrator's config keys. */
@@ -85,18 +99,42 @@ const validate = (shape: TopologyShape): void => {
     if (!Number.isInteger(m) || m < 0 || m >= masters.length) fail(`instance ${i} has master index ${m} out of range`)
     if (m === i) fail(`instance ${i} replicates from itself`)
   })
+  const pairs = coMasterPairs(masters)
+  if (pairs.length > 0 && shape.coMasters !== true) {
+    fail(`instances ${pairs[0]!.join(" and ")} replicate from each other: a cycle (co-masters need Shape.coMasters)`)
+  }
+  if (pairs.length > 1) fail("more than one co-master pair")
   masters.forEach((_, i) => {
     const seen = new Set<number>()
     for (let at: number | null = i; at !== null; at = masters[at] ?? null) {
-      if (seen.has(at)) fail(`cycle through instance ${i} (co-masters are not supported)`)
+      const here = at
+      // Reaching the co-master pair ends the walk: the pair is the one cycle a co-master shape may have.
+      if (pairs.some((p) => p.includes(here))) break
+      if (seen.has(at)) fail(`cycle through instance ${i} (only a co-master pair may replicate in a circle)`)
       seen.add(at)
     }
   })
 }
 
+/** Pairs [a, b] (a < b) of instances that replicate from each other. */
+const coMasterPairs = (masters: ReadonlyArray<number | null>): ReadonlyArray<readonly [number, number]> =>
+  masters.flatMap((m, i) => (m !== null && m > i && masters[m] === i ? [[i, m] as const] : []))
+
+/** `Topology.master`: the first instance without a master, else the active (lower) co-master. */
+const rootOf = (masters: ReadonlyArray<number | null>): number => {
+  const root = masters.findIndex((m) => m === null)
+  return root >= 0 ? root : coMasterPairs(masters)[0]![0]
+}
+
 const descendants = (masters: ReadonlyArray<number | null>, root: number): ReadonlyArray<number> =>
   masters.flatMap((_, i) => {
-    for (let at = masters[i] ?? null; at !== null; at = masters[at] ?? null) if (at === root) return [i]
+    if (i === root) return []
+    // `seen` ends the walk around a co-master pair.
+    const seen = new Set<number>()
+    for (let at = masters[i] ?? null; at !== null && !seen.has(at); at = masters[at] ?? null) {
+      if (at === root) return [i]
+      seen.add(at)
+    }
     return []
   })
 
@@ -113,9 +151,15 @@ export const startTopology = async (options: TopologyOptions): Promise<Topology>
   const startTimeoutMs = options.startTimeoutMs ?? 30_000
   const replicationTimeoutMs = options.replicationTimeoutMs ?? 30_000
 
+  const root = rootOf(masters)
+  const activeCoMaster = coMasterPairs(masters)[0]?.[0]
   const settled = await Promise.allSettled(
     masters.map((masterIndex, index) =>
-      MariaDbInstance.create({ index, masterIndex, extraConfig: options.extraConfig ?? [] }, template, startTimeoutMs)
+      MariaDbInstance.create(
+        { index, masterIndex, writable: masterIndex === null || index === activeCoMaster, extraConfig: options.extraConfig ?? [] },
+        template,
+        startTimeoutMs
+      )
     )
   )
   const instances = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []))
@@ -141,11 +185,11 @@ export const startTopology = async (options: TopologyOptions): Promise<Topology>
     throw toHarnessError(e, "setting up replication")
   }
 
-  const master = instances.find((i) => i.masterIndex === null)!
+  const master = instances[root]!
   return {
     instances,
     master,
-    replicas: instances.filter((i) => i.masterIndex !== null),
+    replicas: instances.filter((i) => i.masterIndex !== null && i !== master),
     credentials: Credentials,
     orchestratorConfig: {
       MySQLTopologyUser: Credentials.topology.user,

@@ -7,13 +7,13 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import type { Recovery } from "../../core/backend/Repository.js"
 import { planMessage, resumePoint } from "../../core/recovery/Executor.js"
-import { gate, quorumOf } from "../../core/recovery/Gate.js"
+import { agreeingCodes, gate, quorumOf } from "../../core/recovery/Gate.js"
 import { asyncForm, environment, type HookValues, prepareCommand } from "../../core/recovery/Hooks.js"
 import * as Plan from "../../core/recovery/Plan.js"
 import { analyze } from "../../core/analysis/Analyze.js"
 import * as Snapshot from "../../core/analysis/Snapshot.js"
 import type { Instance } from "../../core/topology/Instance.js"
-import { dead, key, master, now, replica, stopped } from "../analysis/fixtures.js"
+import { coMasters, dead, failingToConnect, key, master, now, replica, stopped } from "../analysis/fixtures.js"
 
 const m = master("m1", { flavor: "MariaDB", version: "10.11.9-MariaDB", clusterName: "m1:3306" })
 const r = (host: string, seq: number, patch: Partial<Instance> = {}) =>
@@ -138,6 +138,150 @@ describe("graceful takeover and refactoring plans", () => {
   })
 })
 
+describe("DeadIntermediateMaster plan", () => {
+  const im = replica("im", m, {}, { flavor: "MariaDB", logBinEnabled: true, logReplicationUpdatesEnabled: true })
+  const below = (host: string, patch: Partial<Instance> = {}) => replica(host, im, failingToConnect, patch)
+  const r1 = below("r1")
+  const r2 = below("r2")
+  const plan = (instances: ReadonlyArray<Instance>, rules: Readonly<Record<string, "prefer" | "must_not">> = {}) =>
+    Plan.planDeadIntermediateMaster({
+      failedKey: im.key,
+      clusterName: "m1:3306",
+      intermediateMaster: dead(im),
+      replicas: instances.filter((i) => i.replication?.masterKey?.hostname === "im"),
+      all: [m, dead(im), ...instances],
+      ruleOf: (k) => rules[k.hostname] ?? "neutral",
+      policy
+    })
+  const planned = (instances: ReadonlyArray<Instance>, rules: Readonly<Record<string, "prefer" | "must_not">> = {}) =>
+    Either.getOrThrow(plan(instances, rules))
+
+  it("the analysis of a dead intermediate master with two replicas is DeadIntermediateMaster", () => {
+    const s = Snapshot.make({ now, instances: [m, dead(im), r1, r2] })
+    expect(analyze(s).find((a) => a.analyzedInstanceKey.hostname === "im")?.analysis).toBe("DeadIntermediateMaster")
+  })
+
+  it("golden, Plan D: without siblings the replicas are drained and move below the intermediate master's master", async () => {
+    const p = planned([r1, r2])
+    expect(p.kind).toBe("DeadIntermediateMaster")
+    expect(p.successor).toEqual({ hostname: "m1", port: 3306 })
+    expect(Plan.describePlan(p)).toEqual([
+      "1. run PreFailoverProcesses (a failure aborts)",
+      "2. drain relay logs on r1:3306, r2:3306 (SQL thread first), then stop replication",
+      "3. move r1:3306, r2:3306 below m1:3306 by GTID (slave_pos), once m1:3306 has what each applied",
+      "4. (best effort) downtime the replicas lost during the run, if any (lost-in-recovery)",
+      "5. (best effort) run PostIntermediateMasterFailoverProcesses",
+      "6. (best effort) end downtime of m1:3306",
+      "7. (best effort) run PostFailoverProcesses"
+    ])
+    expect(p.rollback.map((s) => s.step._tag)).toEqual(["StartReplication"])
+    await expect(JSON.stringify({ steps: Plan.describePlan(p), lost: p.lost, notes: p.notes }, null, 2) + "\n")
+      .toMatchFileSnapshot("golden/dead-intermediate-master.json")
+  })
+
+  it("Plan A: a valid sibling in the same DC takes the replicas; a registered candidate sibling comes first", () => {
+    const s1 = replica("s1", m)
+    const s2 = replica("s2", m)
+    const child = replica("c1", s1)
+    expect(planned([r1, r2, s1, s2, child]).successor?.hostname).toBe("s1")
+    expect(planned([r1, r2, s1, s2, child], { s2: "prefer" }).successor?.hostname).toBe("s2")
+    // Siblings that cannot take over: banned, not replicating, behind the intermediate master, without log_slave_updates.
+    const notes = planned([r1, r2, s1, s2], { s1: "must_not", s2: "must_not" }).notes
+    expect(notes).toContain("sibling s1:3306: not a candidate: promotion rule is must_not")
+    const behind = replica("s3", m, { seq: 90 })
+    const stoppedSibling = replica("s4", m, stopped)
+    const noLogging = replica("s5", m, {}, { logReplicationUpdatesEnabled: false })
+    const p = planned([r1, r2, behind, stoppedSibling, noLogging])
+    expect(p.successor?.hostname).toBe("m1")
+    expect(p.notes).toEqual(expect.arrayContaining([
+      "sibling s3:3306: not a candidate: behind the intermediate master's last known position",
+      "sibling s4:3306: not a candidate: not replicating",
+      "sibling s5:3306: not a candidate: log_slave_updates is disabled"
+    ]))
+  })
+
+  it("a sibling in another DC is only used when the intermediate master's master cannot take the replicas (Plan C)", () => {
+    const far = replica("s1", m, {}, { dataCenter: "dc2" })
+    expect(planned([r1, r2, far]).successor?.hostname).toBe("m1")
+    const p = Either.getOrThrow(Plan.planDeadIntermediateMaster({
+      failedKey: im.key, clusterName: "m1:3306", intermediateMaster: dead(im), replicas: [r1, r2],
+      all: [dead(m), dead(im), r1, r2, far], ruleOf: () => "neutral", policy
+    }))
+    expect(p.successor?.hostname).toBe("s1")
+    expect(p.notes.some((n) => n.startsWith("Plan C"))).toBe(true)
+  })
+
+  it("unreachable replicas and replicas with errant GTIDs are lost: downtimed, the reachable ones detached", () => {
+    const errant = below("r3", { mariadbGtid: { currentPos: "0-9-101", slavePos: "0-1-100", binlogPos: "0-9-101", strictMode: true, domainId: 0 } })
+    const p = planned([r1, dead(r2), errant])
+    expect(p.lost.map((k) => k.hostname).sort()).toEqual(["r2", "r3"])
+    const steps = p.steps.map((s) => s.step)
+    expect(steps.find((s) => s._tag === "MoveReplicas")).toMatchObject({ replicas: [{ hostname: "r1" }] })
+    expect(steps.find((s) => s._tag === "Downtime")).toMatchObject({ keys: [{ hostname: "r2" }, { hostname: "r3" }] })
+    expect(steps.find((s) => s._tag === "DetachMasterHost")).toMatchObject({ keys: [{ hostname: "r3" }] })
+    expect(p.notes.join("\n")).toMatch(/r3:3306: cannot move below m1:3306 \(lost\): .*errant GTIDs/)
+  })
+
+  it("refuses without reachable replicas, without GTID, and without any target", () => {
+    const reason = (e: ReturnType<typeof plan>) => (Either.isLeft(e) ? e.left.reason : "planned")
+    expect(reason(plan([dead(r1), dead(r2)]))).toMatch(/no reachable replica/)
+    const noGtid = below("r1", { mariadbGtid: null })
+    expect(reason(plan([{ ...noGtid, replication: { ...noGtid.replication!, usingGtid: "No" } }]))).toMatch(/only GTID recovery is supported/)
+    expect(reason(Plan.planDeadIntermediateMaster({
+      failedKey: im.key, clusterName: "m1:3306", intermediateMaster: dead(im), replicas: [r1], all: [dead(m), dead(im), r1],
+      ruleOf: () => "neutral", policy
+    }))).toMatch(/no target to relocate/)
+  })
+})
+
+describe("DeadCoMaster plan", () => {
+  const [a, b] = coMasters()
+  const c = replica("c1", b, failingToConnect)
+  const other = replica("cm1", b, failingToConnect, { isCoMaster: true, clusterName: "cm1:3306", serverId: a.serverId, readOnly: a.readOnly })
+  const plan = (must: boolean, otherCoMaster: Instance = other) =>
+    Either.getOrThrow(Plan.planDeadCoMaster({
+      failedKey: b.key, clusterName: "cm1:3306", coMaster: dead(b), otherCoMaster, replicas: [otherCoMaster, c], mustPromoteOtherCoMaster: must, policy
+    }))
+
+  it("the analysis of a dead co-master whose replicas (the other co-master among them) lost it is DeadCoMaster", () => {
+    const s = Snapshot.make({ now, instances: [other, dead(b), c] })
+    expect(analyze(s).find((x) => x.analyzedInstanceKey.hostname === "cm2")?.analysis).toBe("DeadCoMaster")
+  })
+
+  it("drains, then decides pinned to the other co-master (CoMasterRecoveryMustPromoteOtherCoMaster, or it is writable)", () => {
+    const p = plan(true)
+    expect(p.kind).toBe("DeadCoMaster")
+    expect(Plan.describePlan(p)).toEqual([
+      "1. run PreFailoverProcesses (a failure aborts)",
+      "2. drain relay logs on cm1:3306, c1:3306 (SQL thread first), then stop replication",
+      "3. re-read positions and choose the candidate (requested cm1:3306)"
+    ])
+    expect(p.notes[0]).toBe("other co-master cm1:3306 must be promoted (CoMasterRecoveryMustPromoteOtherCoMaster)")
+    // Writable: promoted whatever the setting (orchestrator).
+    expect(plan(false, { ...other, readOnly: false }).steps.find((s) => s.step._tag === "Decide")?.step).toMatchObject({ requested: { hostname: "cm1" } })
+    expect(plan(false, { ...other, readOnly: true }).steps.find((s) => s.step._tag === "Decide")?.step).toMatchObject({ requested: null })
+  })
+
+  it("phase 2: the other co-master is promoted (RESET SLAVE ALL: it stops replicating from the dead one), the rest move below it", () => {
+    const p1 = plan(true)
+    const decideAt = p1.steps.findIndex((s) => s.step._tag === "Decide")
+    const promote = (apply: boolean, requested: ReturnType<typeof key> | null) => {
+      const pol = { ...policy, applyMySQLPromotion: apply }
+      const done = Plan.planPromotion({ plan: p1, master: dead(b), replicas: [other, c], ruleOf: () => "neutral", requested, policy: pol })
+      return Plan.describePlan(Plan.applyPromotion(p1, decideAt, Either.getOrThrow(done)))
+    }
+    expect(promote(true, key("cm1")).slice(2, 4)).toEqual([
+      "3. promote cm1:3306: RESET SLAVE ALL, read_only=0",
+      "4. (best effort) repoint c1:3306 to cm1:3306 by GTID (slave_pos)"
+    ])
+    // No MySQL promotion and another replica promoted: its master host is detached (no circle through the dead co-master).
+    expect(promote(false, key("c1")).slice(2, 4)).toEqual([
+      "3. promote c1:3306 (no MySQL promotion)",
+      "4. (best effort) detach c1:3306 from their master host"
+    ])
+  })
+})
+
 const recovery = (patch: Partial<Recovery>): Recovery => ({
   id: 7, uid: "u7", key: { hostname: "m1", port: 3306 }, analysis: "DeadMaster", clusterName: "m1:3306", clusterAlias: "m1",
   recoveryType: "MasterRecovery", inActivePeriod: true, startActivePeriod: now - 60_000, endActivePeriodUnixtime: 0, endRecovery: now - 50_000,
@@ -171,6 +315,27 @@ describe("gates", () => {
     // The failed master was promoted by a recovery still active (its cluster was renamed after its new master).
     expect(verdict({ recoveries: [recovery({ clusterName: "old:3306", clusterAlias: "old:3306", successorKey: { hostname: "m1", port: 3306 } })] }))
       .toBe("Blocked")
+  })
+  it("intermediate masters follow RecoverIntermediateMasterClusterFilters, co-masters RecoverMasterClusterFilters", () => {
+    const im = replica("im", m)
+    const s = Snapshot.make({ now, instances: [m, dead(im), replica("r1", im, failingToConnect), replica("r2", im, failingToConnect)] })
+    const imEntry = analyze(s).find((a) => a.analysis === "DeadIntermediateMaster")!
+    expect(verdict({ analysis: imEntry })).toBe("Skip")
+    expect(verdict({ analysis: imEntry, policy: { ...gp, recoverMasterClusterFilters: [], recoverIntermediateMasterClusterFilters: ["*"] } })).toBe("Proceed")
+    const coEntry = { ...imEntry, analysis: "DeadCoMaster" as const, isCoMaster: true }
+    expect(verdict({ analysis: coEntry })).toBe("Proceed")
+    expect(verdict({ analysis: coEntry, policy: { ...gp, recoverMasterClusterFilters: [], recoverIntermediateMasterClusterFilters: ["*"] } })).toBe("Skip")
+    // Detection only: orchestrator's generic function.
+    expect(verdict({ analysis: { ...imEntry, analysis: "DeadIntermediateMasterAndReplicas" }, policy: { ...gp, recoverIntermediateMasterClusterFilters: ["*"] } })).toBe("Skip")
+  })
+  it("a peer agrees with a detection of the same family only", () => {
+    expect(agreeingCodes("DeadMaster").has("UnreachableMaster")).toBe(false)
+    expect(agreeingCodes("DeadMaster").has("DeadMasterAndReplicas")).toBe(true)
+    expect(agreeingCodes("DeadIntermediateMaster").has("DeadIntermediateMasterAndSomeReplicas")).toBe(true)
+    // A peer that reaches the intermediate master does not see it dead.
+    expect(agreeingCodes("DeadIntermediateMaster").has("AllIntermediateMasterReplicasFailingToConnectOrDead")).toBe(false)
+    expect(agreeingCodes("DeadIntermediateMaster").has("DeadMaster")).toBe(false)
+    expect([...agreeingCodes("DeadCoMaster")]).toEqual(["DeadCoMaster", "DeadCoMasterAndSomeReplicas"])
   })
   it("quorum is a majority of the voters", () => {
     expect([1, 2, 3, 4, 5].map(quorumOf)).toEqual([1, 2, 2, 3, 3])
