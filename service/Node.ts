@@ -22,6 +22,7 @@ import * as CommandLog from "../core/ops/CommandLog.js"
 import { analysisHandlers } from "./http/AnalysisHandlers.js"
 import { makeApp } from "./http/Api.js"
 import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
+import { controlHandlers } from "./http/ControlHandlers.js"
 import { leaderGate } from "./http/LeaderGate.js"
 import { instanceHandlers } from "./http/InstanceHandlers.js"
 import { metaHandlers } from "./http/MetaHandlers.js"
@@ -192,5 +193,6 @@ export const allHandlers = {
   ...replicatedHandlers,
   ...analysisHandlers,
   ...instanceHandlers,
-  ...recoveryHandlers
+  ...recoveryHandlers,
+  ...controlHandlers
 }

@@ -379,6 +379,10 @@ export const make = (dialect: Dialect) =>
           sql<Row>`SELECT hostname, port FROM database_instance_pool WHERE pool = ${pool} ORDER BY hostname, port`,
           (rows) => rows.map(keyOf)
         )),
+      readPoolMembers: wrap("readPoolMembers")(Effect.map(
+        sql<Row>`SELECT pool, hostname, port FROM database_instance_pool ORDER BY pool, hostname, port`,
+        (rows) => rows.map((r) => ({ pool: str(r.pool), key: keyOf(r) }))
+      )),
 
       putKV: (pair, at) =>
         wrap("putKV")(Effect.asVoid(sql`INSERT INTO kv_store ${

@@ -40,5 +40,11 @@ export const IdParam = expect(
   "a positive integer"
 )
 
+/** A non-negative integer of at most 9 digits (delay-replication seconds). */
+export const CountParam = expect(
+  Schema.compose(Schema.String.pipe(Schema.pattern(/^[0-9]{1,9}$/)), Schema.NumberFromString.pipe(Schema.int())),
+  "a non-negative integer"
+)
+
 /** host + port, the instance key of most routes. */
 export const InstanceParams = { host: HostParam, port: PortParam }

@@ -11,6 +11,7 @@
 import type { Schema } from "effect"
 import type { RouteDef } from "./RouteDef.js"
 import { analysisRoutes } from "./routes/Analysis.js"
+import { controlRoutes } from "./routes/Control.js"
 import { instanceRoutes } from "./routes/Instances.js"
 import { metaRoutes } from "./routes/Meta.js"
 import { raftRoutes } from "./routes/Raft.js"
@@ -19,7 +20,7 @@ import { replicatedRoutes } from "./routes/Replicated.js"
 
 export type { RouteDef } from "./RouteDef.js"
 
-export const routes = [...metaRoutes, ...raftRoutes, ...replicatedRoutes, ...analysisRoutes, ...instanceRoutes, ...recoveryRoutes] as const satisfies ReadonlyArray<RouteDef>
+export const routes = [...metaRoutes, ...raftRoutes, ...replicatedRoutes, ...analysisRoutes, ...instanceRoutes, ...recoveryRoutes, ...controlRoutes] as const satisfies ReadonlyArray<RouteDef>
 
 export type Route = (typeof routes)[number]
 export type RouteName = Route["name"]

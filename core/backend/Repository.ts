@@ -239,6 +239,8 @@ export class Repository extends Context.Tag("orchestrator/Repository")<Repositor
   // Pools (replicated)
   readonly submitPool: (pool: string, keys: ReadonlyArray<HostPort>, at: number) => R<void>
   readonly readPool: (pool: string) => R<ReadonlyArray<HostPort>>
+  /** Every pool membership, by pool then host and port (cluster-pool-instances reads all pools). */
+  readonly readPoolMembers: R<ReadonlyArray<{ readonly pool: string; readonly key: HostPort }>>
 
   // Key-value (replicated)
   readonly putKV: (pair: KVPair, at: number) => R<void>

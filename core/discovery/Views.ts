@@ -8,6 +8,7 @@
 import type { ClusterAlias } from "../backend/Repository.js"
 import type { Instance } from "../topology/Instance.js"
 import * as Model from "../topology/Instance.js"
+import type { InstanceKey } from "../topology/InstanceKey.js"
 import * as Key from "../topology/InstanceKey.js"
 import { derivedState, isDowntimed, type DowntimeInfo } from "../topology/InstanceJson.js"
 
@@ -196,6 +197,11 @@ export interface AsciiContext {
   readonly instancePollSeconds: number
   readonly reasonableMaintenanceReplicationLagSeconds: number
   readonly downtime: (i: Instance) => DowntimeInfo | null
+  /**
+   * topology-tags: each instance's tags (`name` or `name=value`, by name), appended as ` [a,b=c]` after the
+   * description as orchestrator's `getASCIITopologyEntry(printTags)` does; absent for the plain tree.
+   */
+  readonly tags?: (i: Instance) => ReadonlyArray<string>
 }
 
 const isGroupSecondary = (i: Instance): boolean =>
@@ -298,9 +304,10 @@ export const asciiTopology = (
     }
     const alias = i.instanceAlias !== "" ? ` (${i.instanceAlias})` : ""
     const tokens = descriptionTokens(i, ctx)
-    const line = tabulated
+    const described = tabulated
       ? `${prefix}${Key.format(i.key)}${alias}|${tokens.join("|")}`
       : `${prefix}${Key.format(i.key)}${alias} [${tokens.filter((t) => t !== "").join(",")}]`
+    const line = ctx.tags === undefined ? described : `${described} [${ctx.tags(i).join(",")}]`
     return [line, ...(children.get(i) ?? []).flatMap((c) => entry(depth + 1, c))]
   }
   let entries: ReadonlyArray<string> = master !== undefined
@@ -323,3 +330,88 @@ export const asciiTopology = (
   }
   return entries.join("\n")
 }
+
+// ---- OSC control replicas and pools ------------------------------------------------------------------------------
+
+/** orchestrator `filterOSCInstances` (OSCIgnoreHostnameFilters is not a key here): no binlog server, valid last check. */
+const oscFit = (i: Instance): boolean => !(i.flavor === "MaxScale" || i.version.includes("maxscale")) && i.lastCheckValid
+
+/** Most replicas first; ties keep host:port order (orchestrator sorts the rows read in that order). */
+const byReplicasDesc = (list: ReadonlyArray<Instance>): ReadonlyArray<Instance> =>
+  [...list].sort(byHostPort).sort((a, b) => b.replicas.length - a.replicas.length)
+
+/**
+ * orchestrator `GetClusterOSCReplicas`: replicas fit as pt-online-schema-change control replicas — up to two
+ * busiest first-tier intermediate masters, replicas of those (two of a single one, or one of each), up to two
+ * third-tier replicas and up to two first-tier leaves.
+ */
+export const clusterOscReplicas = (instances: ReadonlyArray<Instance>, clusterName: string): ReadonlyArray<Instance> => {
+  const cluster = instances.filter((i) => i.clusterName === clusterName).sort(byHostPort)
+  const replicasOf = (m: Instance) => cluster.filter((i) => Key.equals(Model.masterKey(i), m.key))
+  const result: Array<Instance> = []
+  const intermediate = byReplicasDesc(cluster.filter((i) => i.replicationDepth === 1 && i.replicas.length > 0))
+    .filter(oscFit).slice(0, 2)
+  result.push(...intermediate)
+  if (intermediate.length === 1) {
+    result.push(...byReplicasDesc(replicasOf(intermediate[0]!)).filter(oscFit).slice(0, 2))
+  }
+  if (intermediate.length === 2) {
+    for (const im of intermediate) {
+      const first = byReplicasDesc(replicasOf(im)).filter(oscFit)[0]
+      if (first !== undefined) result.push(first)
+    }
+  }
+  result.push(...byReplicasDesc(cluster.filter((i) => i.replicationDepth === 3)).filter(oscFit).slice(0, 2))
+  result.push(...cluster.filter((i) => i.replicationDepth === 1 && i.replicas.length === 0).filter(oscFit).slice(0, 2))
+  return result
+}
+
+/** One pool membership row (`database_instance_pool`). */
+export interface PoolMember {
+  readonly pool: string
+  readonly key: InstanceKey
+}
+
+/**
+ * orchestrator `ReadClusterPoolInstancesMap`: pool → keys of the members that are instances of `clusterName`
+ * (the name as given, not a hint); only `pool` when given. Pools and keys in (pool, host, port) order.
+ */
+export const clusterPoolInstances = (
+  instances: ReadonlyArray<Instance>,
+  members: ReadonlyArray<PoolMember>,
+  clusterName: string,
+  pool: string
+): ReadonlyMap<string, ReadonlyArray<InstanceKey>> => {
+  const inCluster = new Set(instances.filter((i) => i.clusterName === clusterName).map((i) => Key.format(i.key)))
+  const out = new Map<string, Array<InstanceKey>>()
+  const sorted = [...members].sort((a, b) => (a.pool < b.pool ? -1 : a.pool > b.pool ? 1 : Key.compare(a.key, b.key)))
+  for (const m of sorted) {
+    if ((pool !== "" && m.pool !== pool) || !inCluster.has(Key.format(m.key))) continue
+    const list = out.get(m.pool) ?? []
+    list.push(m.key)
+    out.set(m.pool, list)
+  }
+  return out
+}
+
+/**
+ * orchestrator `GetHeuristicClusterPoolInstances`: the cluster's instances that are pool members (of `pool`, or
+ * of any pool when ""), valid at their last check and not binlog servers.
+ */
+export const heuristicClusterPoolInstances = (
+  instances: ReadonlyArray<Instance>,
+  members: ReadonlyArray<PoolMember>,
+  clusterName: string,
+  pool: string
+): ReadonlyArray<Instance> => {
+  const pooled = new Set(members.filter((m) => pool === "" || m.pool === pool).map((m) => Key.format(m.key)))
+  return instances
+    .filter((i) => i.clusterName === clusterName && pooled.has(Key.format(i.key)) && oscFit(i))
+    .sort(byHostPort)
+}
+
+/** orchestrator `GetInstancesMaxLag`: the largest known replication lag, or why there is none. */
+export const maxLag = (instances: ReadonlyArray<Instance>): number | string =>
+  instances.length === 0
+    ? "No instances found in GetInstancesMaxLag"
+    : Math.max(0, ...instances.map((i) => i.replicationLagSeconds ?? 0))

@@ -37,7 +37,7 @@ const keyOf = (p: InstanceParams) =>
 const probeFailed = (e: ProbeError | RepositoryError) => fail(e.message)
 
 /** Everything a read needs: decoded instances plus the joined downtime/candidate rows and the JSON context. */
-const snapshot = Effect.gen(function*() {
+export const snapshot = Effect.gen(function*() {
   const repo = yield* Repository
   const config = yield* AppConfig
   const now = yield* Clock.currentTimeMillis
@@ -75,9 +75,9 @@ const snapshot = Effect.gen(function*() {
   return { instances, aliases: Views.aliasMap(aliases), downtime, encode, find, now, config }
 })
 
-type Snapshot = Effect.Effect.Success<typeof snapshot>
+export type Snapshot = Effect.Effect.Success<typeof snapshot>
 
-const clusterNameOf = (s: Snapshot, hint: string) => {
+export const clusterNameOf = (s: Snapshot, hint: string) => {
   const r = Views.resolveClusterHint(hint, s.instances, s.aliases)
   return r._tag === "Found" ? Effect.succeed(r.clusterName) : fail(r.message)
 }
@@ -100,15 +100,25 @@ const clusterInfo = (s: Snapshot, clusterName: string) => {
   return info === undefined ? fail(`No cluster info found for ${clusterName}`) : Effect.succeed(json(info))
 }
 
-const topology = (hint: string, tabulated: boolean) =>
+/** `tagsOf` (topology-tags) reads each instance's tags for the tree; the plain tree has none. */
+export const topology = (
+  hint: string,
+  tabulated: boolean,
+  tagsOf?: (i: Instance) => Effect.Effect<ReadonlyArray<string>, RepositoryError, Repository>
+) =>
   Effect.gen(function*() {
     const s = yield* snapshot
     const name = yield* clusterNameOf(s, hint)
-    const text = Views.asciiTopology(s.instances.filter((i) => i.clusterName === name), tabulated, {
+    const members = s.instances.filter((i) => i.clusterName === name)
+    const tags = tagsOf === undefined
+      ? undefined
+      : new Map(yield* backend(Effect.forEach(members, (i) => Effect.map(tagsOf(i), (t) => [Key.format(i.key), t] as const))))
+    const text = Views.asciiTopology(members, tabulated, {
       now: s.now,
       instancePollSeconds: s.config.InstancePollSeconds,
       reasonableMaintenanceReplicationLagSeconds: s.config.ReasonableMaintenanceReplicationLagSeconds,
-      downtime: s.downtime
+      downtime: s.downtime,
+      ...(tags === undefined ? {} : { tags: (i: Instance) => tags.get(Key.format(i.key)) ?? [] })
     })
     return envelope(ok(`Topology for cluster ${name}`, text))
   })

@@ -153,6 +153,12 @@ export const repositorySuite = (
           yield* repo.submitPool("reporting", [k1, k2], 10)
           yield* repo.submitPool("reporting", [k3], 20)
           assert.deepStrictEqual(yield* repo.readPool("reporting"), [k3])
+          yield* repo.submitPool("api", [k2, k1], 30)
+          assert.deepStrictEqual(yield* repo.readPoolMembers, [
+            { pool: "api", key: k1 },
+            { pool: "api", key: k2 },
+            { pool: "reporting", key: k3 }
+          ])
 
           yield* repo.putKV({ key: "mysql/master/c1", value: "db1:3306" }, 10)
           yield* repo.putKV({ key: "mysql/master/c1", value: "db2:3307" }, 20)
