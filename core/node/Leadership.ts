@@ -19,6 +19,12 @@ export class Leadership extends Context.Tag("orchestrator/Leadership")<Leadershi
   readonly raftEnabled: boolean
   /** True only while this node holds a valid leader lease. */
   readonly isLeader: Effect.Effect<boolean>
+  /**
+   * May this node serve a client request from its own backend now? `isLeader`, and it has applied
+   * everything committed (otherwise a read could miss an op another leader already acknowledged).
+   * Leader-check answers `isLeader`; the leader gate asks this.
+   */
+  readonly canServe: Effect.Effect<boolean>
   readonly state: Effect.Effect<RaftState>
   /** The leader this node knows of (itself included), if any. */
   readonly leader: Effect.Effect<LeaderInfo | undefined>
@@ -34,6 +40,7 @@ export const layerSingleNode = (self: LeaderInfo) =>
   Layer.succeed(Leadership, {
     raftEnabled: false,
     isLeader: Effect.succeed(true),
+    canServe: Effect.succeed(true),
     state: Effect.succeed("Leader" as const),
     leader: Effect.succeed(self),
     confirm: Effect.succeed(true)

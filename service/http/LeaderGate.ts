@@ -28,9 +28,19 @@ export const leaderGate = <R>(options: LeaderGateOptions): Middleware<R | Leader
   Effect.gen(function*() {
     const leadership = yield* Leadership
     if (!leadership.raftEnabled || !route.proxy) return yield* run
-    if (yield* leadership.isLeader) return yield* run
-    // A leader too busy to keep its lease fresh confirms with a quorum round trip instead of refusing.
-    if ((yield* leadership.state) === "Leader" && (yield* leadership.confirm)) return yield* run
+    if ((yield* leadership.canServe) || ((yield* leadership.state) === "Leader" && (yield* leadership.confirm))) {
+      // (A leader too busy to keep its lease fresh, or still applying what it committed, confirms with a
+      // quorum round trip — ReadIndex, which also waits for the apply — instead of refusing.)
+      const reply = yield* run
+      // A read is linearizable only if leadership held until it was done: a leader paused between the check
+      // and the read could otherwise answer from a state a newer leader has moved past. Writes need no
+      // re-check: they were committed through raft. A lapsed lease is confirmed by a quorum round trip
+      // (no newer leader existed up to the followers' answers, so nothing was committed past our read).
+      if (route.access === "read" && !(yield* leadership.isLeader) && !(yield* leadership.confirm)) {
+        return noLeader("leadership was lost while reading")
+      }
+      return reply
+    }
     const id = yield* NodeIdentity
     // A request another node already forwarded must not bounce again (leadership moving under it).
     if (ctx.headers[FORWARDED_HEADER] !== undefined) return noLeader("this node is not the leader either")

@@ -75,6 +75,7 @@ export const layerLeadership = Layer.effect(
     return {
       raftEnabled: true,
       isLeader: raft.isLeader,
+      canServe: raft.leaseRead,
       state: Effect.map(raft.status, (s) => roleToState(s.role)),
       leader: Effect.gen(function*() {
         const s = yield* raft.status
@@ -125,7 +126,7 @@ export const layerNoRaft = Layer.succeed(RaftAccess, Option.none())
  * clear log line, so a misconfigured RaftNodes fails loudly. A node that was a member keeps retrying
  * (and reports unhealthy) instead: it may simply be partitioned.
  */
-export const layerJoinWatchdog = (timeoutSeconds: number) =>
+export const layerJoinWatchdog = (timeoutSeconds: number, refusals: () => string = () => "") =>
   Layer.scopedDiscard(Effect.gen(function*() {
     if (timeoutSeconds <= 0) return
     const raft = yield* RaftNode
@@ -133,8 +134,10 @@ export const layerJoinWatchdog = (timeoutSeconds: number) =>
       yield* Effect.sleep(`${timeoutSeconds} seconds`)
       const s = yield* raft.status
       if (s.hasJoined) return
+      const refused = refusals()
       yield* Effect.logError(
         `raft: this node has not joined the cluster within ${timeoutSeconds} s (RaftJoinTimeoutSeconds); ` +
+          (refused === "" ? "" : `${refused}; `) +
           `check that RaftNodes ${JSON.stringify(s.voters)} is identical on every node, that this node's address ` +
           `(${s.id}) is in it, that RaftAuthSecret matches, and that the raft port is reachable; exiting`
       )

@@ -27,7 +27,11 @@ import type { Entry, Index, NodeId, SnapshotMeta, Term } from "../Types.js"
 import { StateMachine } from "./StateMachine.js"
 
 export class RaftError extends Data.TaggedError("RaftError")<{
-  readonly reason: "NotLeader" | "Dropped" | "Timeout" | "Shutdown" | "Storage"
+  /**
+   * NotLeader: refused, nothing was appended (safe to retry elsewhere). LeadershipLost, Dropped, Timeout:
+   * the entry may have been appended and may still be committed by the next leader — outcome unknown.
+   */
+  readonly reason: "NotLeader" | "LeadershipLost" | "Dropped" | "Timeout" | "Shutdown" | "Storage"
   readonly message: string
   readonly leader: NodeId
 }> {}
@@ -66,6 +70,12 @@ export interface RaftNodeShape {
   /** A linearizable read barrier (ReadIndex): resolves once this node has applied everything committed before the call. */
   readonly readBarrier: Effect.Effect<void, RaftError>
   readonly isLeader: Effect.Effect<boolean>
+  /**
+   * `isLeader`, and everything committed is applied here: a read served from the state machine now is
+   * linearizable. (A new leader's commit index can jump over entries it has not applied yet, e.g. while the
+   * log fsync of the same step is in flight; an older leader already acknowledged those entries.)
+   */
+  readonly leaseRead: Effect.Effect<boolean>
   readonly status: Effect.Effect<RaftStatus>
   readonly transferLeadership: (target: NodeId) => Effect.Effect<void, RaftError>
   readonly addVoter: (id: NodeId) => Effect.Effect<void, RaftError>
@@ -305,8 +315,15 @@ export const make = (options: RaftNodeOptions) =>
               yield* Effect.ignore(stable.setMeta(metaHasJoined, "true"))
             }
             // A node that stops leading fails the proposals it was still waiting on: their fate is unknown.
+            // Not "NotLeader": the entry is in the log and may be on a majority already, so the next leader
+            // can commit it. Telling the client "not leader" would invite a blind retry of an applied op.
             if (ev.role !== "leader") {
-              for (const [, w] of awaitingApply) yield* Deferred.fail(w.waiter, fail("NotLeader", "leadership lost before commit"))
+              for (const [, w] of awaitingApply) {
+                yield* Deferred.fail(
+                  w.waiter,
+                  fail("LeadershipLost", "leadership lost before commit: the op may still be committed by the next leader")
+                )
+              }
               awaitingApply.clear()
             }
             break
@@ -431,6 +448,7 @@ export const make = (options: RaftNodeOptions) =>
         return { _tag: "ReadIndex", id: rid }
       }),
       isLeader,
+      leaseRead: Effect.map(isLeader, (leads) => leads && appliedIndex >= state.log.committed),
       status: Effect.gen(function*() {
         const s = yield* Ref.get(published)
         return { ...s, isLeader: yield* isLeader }
