@@ -757,7 +757,13 @@ export const runCli = async (
 
     const api = async (p: string, rawOutput = false) => {
       const r = await Effect.runPromise(Effect.either(client.request(p)))
-      leaderApi = await Effect.runPromise(Effect.orElseSucceed(client.leader, () => leaderApi))
+      // The node that answered (or failed last), as it may differ after a retry. Not `client.leader`:
+      // after a failure the client has forgotten the leader, and asking would discover it again.
+      if (Either.isRight(r)) leaderApi = r.right.api
+      else if (r.left._tag !== "NoLeader") {
+        const failed = r.left.url
+        leaderApi = client.apis.find((a) => failed.startsWith(`${a}/`)) ?? leaderApi
+      }
       if (Either.isLeft(r)) {
         const e: ClientError = r.left
         if (e._tag === "ApiError" && e.status !== 401) {

@@ -27,6 +27,13 @@ export interface ProxyOptions {
   readonly forwardTimeoutMillis?: number | undefined
   readonly fetch?: FetchLike | undefined
   readonly now?: (() => number) | undefined
+  /**
+   * Observer, called synchronously just before a request is sent to a node (the retry after a
+   * refused connection included), with that node's base URL and its `status()` entry: the latest
+   * check, on which the choice was made. Lets tests and metrics check the forwarding rule from
+   * outside; it cannot change the decision, and an exception it throws is ignored.
+   */
+  readonly onForward?: ((node: string, check: ProxyNodeStatus) => void) | undefined
 }
 
 export interface ConnectionInfo {
@@ -212,6 +219,18 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
     return i === undefined ? undefined : nodes[i]
   }
 
+  const nodeStatus = (i: number, li: number | undefined): ProxyNodeStatus => {
+    const n = state.nodes[i]!
+    return {
+      url: n.url,
+      leader: i === li,
+      status: n.last?.status ?? null,
+      error: n.last?.error ?? null,
+      checkedAt: n.last === null ? null : new Date(n.last.at).toISOString(),
+      latencyMillis: n.last?.latencyMillis ?? null
+    }
+  }
+
   const status = (): ProxyStatus => {
     const li = leaderIndex(state)
     const lastAt = state.nodes.reduce((m, n) => Math.max(m, n.last?.at ?? Number.NEGATIVE_INFINITY), Number.NEGATIVE_INFINITY)
@@ -220,14 +239,17 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
       lastCheck: Number.isFinite(lastAt) ? new Date(lastAt).toISOString() : null,
       intervalMillis,
       polling: running !== undefined,
-      nodes: state.nodes.map((n, i) => ({
-        url: n.url,
-        leader: i === li,
-        status: n.last?.status ?? null,
-        error: n.last?.error ?? null,
-        checkedAt: n.last === null ? null : new Date(n.last.at).toISOString(),
-        latencyMillis: n.last?.latencyMillis ?? null
-      }))
+      nodes: state.nodes.map((_, i) => nodeStatus(i, li))
+    }
+  }
+
+  const onForward = options.onForward
+  const notifyForward = (target: string) => {
+    if (onForward === undefined) return
+    try {
+      onForward(target, nodeStatus(nodes.indexOf(target), leaderIndex(state)))
+    } catch {
+      // An observer must not break forwarding.
     }
   }
 
@@ -279,6 +301,7 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
       init.duplex = "half"
     }
     try {
+      notifyForward(target)
       const res = await fetchImpl(`${target}${url.pathname}${url.search}`, init)
       if (!needsCleaning(res.headers) && request.method !== "HEAD") return res
       const out = new Headers(endToEnd(res.headers))

@@ -403,7 +403,14 @@ export const make = (options: ClientOptions): Effect.Effect<OrchestratorClientAp
         const error = first.left
         const decision = decide(error, apis.length > 1)
         const mutation = opts?.mutation ?? isMutation(p)
-        if (!decision.retryable || (mutation && !decision.notApplied)) return yield* error
+        if (!decision.retryable || (mutation && !decision.notApplied)) {
+          // A failure that may be the node's (dead, hung, deposed): even when this request is not
+          // re-sent, the next one discovers the leader again rather than returning to that node —
+          // else a client doing only mutations would stay on a hung former leader, timing out
+          // forever, since only a retry rediscovers.
+          if (decision.retryable) yield* Ref.set(cached, Option.none())
+          return yield* error
+        }
         if (decision.needsOtherNode) {
           const next = yield* Effect.either(rediscover)
           if (next._tag === "Left" || next.right === api) return yield* error

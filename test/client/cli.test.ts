@@ -270,6 +270,29 @@ describe("orchestrator-client commands (same output as the upstream script)", ()
     expect(garbage.stderr).toMatch(/Cannot access orchestrator at .*nothing-here\/api\.  Check ORCHESTRATOR_API/)
   })
 
+  it("a mutation whose leader fails mid-request (not re-sent) names that node, without discovering the leader again", async () => {
+    // The leader is deposed while it handles the request, and answers a bodiless 502.
+    const checksBefore = nodes.map((n) => n.leaderChecks)
+    leader.custom = (req, res) => {
+      if (!req.url?.startsWith("/api/relocate/")) return false
+      setLeader(nodes, 2)
+      res.writeHead(502).end()
+      return true
+    }
+    try {
+      expect(await cli(["-c", "relocate", "-i", "db3", "-d", "db2"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `orchestrator-client[4242]: Cannot access orchestrator at ${leader.api}.  Check ORCHESTRATOR_API is configured correctly and orchestrator is running\n`
+      })
+      // One discovery (at start), none after the failure.
+      expect(nodes.map((n, i) => n.leaderChecks - checksBefore[i]!)).toEqual([1, 1, 1])
+    } finally {
+      leader.custom = undefined
+      setLeader(nodes, 1)
+    }
+  })
+
   it("help lists every command", async () => {
     const r = await cli(["-c", "help"])
     expect(r.code).toBe(0)

@@ -186,6 +186,42 @@ describe("orchestrator-proxy handler", () => {
     expect(await res.json()).toBe("n2")
   })
 
+  it("reports every forward, the retry included, to onForward with the latest check it was based on", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`
+    let deadChecked = false
+    const fetchImpl = (input: string, init?: RequestInit) =>
+      input === `${dead}/api/leader-check` && !deadChecked
+        ? ((deadChecked = true), Promise.resolve(new Response('"OK"', { status: 200 })))
+        : globalThis.fetch(input, init)
+    const seen: Array<{ node: string; status: number | null; checkedAt: string | null; own: string | null }> = []
+    const h: ProxyHandler = makeProxyHandler({
+      nodes: [dead, nodes[1]!.url],
+      intervalMillis: 60_000,
+      fetch: fetchImpl,
+      onForward: (node, check) => {
+        // Compared with status() at the same moment: the check handed over is the proxy's latest.
+        const own = h.status().nodes.find((n) => n.url === node)!
+        seen.push({ node, status: check.status, checkedAt: check.checkedAt, own: own.checkedAt })
+        throw new Error("an observer that throws must not break forwarding")
+      }
+    })
+    handlers.push(h)
+    setLeader(nodes, undefined)
+    whoServes()
+    await h.pollNow()
+    expect(h.leader()).toBe(dead)
+    nodes[1]!.leaderAnswer = "leader"
+    const res = await get(h, "/api/whoami")
+    expect(await res.json()).toBe("n2")
+    expect(seen.map((s) => [s.node, s.status])).toEqual([[dead, 200], [nodes[1]!.url, 200]])
+    for (const s of seen) expect(s.checkedAt).toBe(s.own)
+    // No leader: nothing is forwarded, so nothing is reported.
+    setLeader(nodes, undefined)
+    await h.pollNow()
+    expect((await get(h, "/api/whoami")).status).toBe(503)
+    expect(seen.length).toBe(2)
+  })
+
   it("the background poller recovers within one poll after a leader change", async () => {
     setLeader(nodes, 0)
     whoServes()

@@ -193,10 +193,30 @@ describe("the retry rule", () => {
     const r = await either(c.beginDowntime({ key: "db2", owner: "me", reason: "why", duration: "10m" }))
     expect(Either.isLeft(r) && r.left._tag).toBe("Decode")
     expect(nodes[1]!.seen.length).toBe(0)
+    // The failure made the client forget n1; it leads again, so the next request goes back to it.
+    setLeader(nodes, 0)
     nodes[0]!.mode = "hang"
     const t = await either(c.request("relocate/db2/3306/db3/3306"))
     expect(Either.isLeft(t) && t.left._tag).toBe("Timeout")
     expect(nodes[1]!.seen.length).toBe(0)
+  })
+
+  it("a mutation that failed and was not retried still sends the next request to the new leader, not back to the failed node", async () => {
+    setLeader(nodes, 0)
+    const c = client({ timeoutMillis: 300 })
+    await Effect.runPromise(c.leader)
+    // A leader that hangs (stopped, stalled disk) and is deposed meanwhile.
+    nodes[0]!.mode = "hang"
+    setLeader(nodes, 1)
+    nodes[1]!.serve("begin-downtime/db2/3306/me/why/10m", { Code: "OK", Message: "Downtime begun", Details: { Hostname: "db2", Port: 3306 } })
+    const first = await either(c.beginDowntime({ key: "db2", owner: "me", reason: "why", duration: "10m" }))
+    expect(Either.isLeft(first) && first.left._tag).toBe("Timeout")
+    expect(nodes[1]!.seen.length).toBe(0)
+    const seenByOld = nodes[0]!.seen.length
+    const second = await Effect.runPromise(c.beginDowntime({ key: "db2", owner: "me", reason: "why", duration: "10m" }))
+    expect(second).toEqual({ Hostname: "db2", Port: 3306 })
+    expect(nodes[0]!.seen.length).toBe(seenByOld)
+    expect(await Effect.runPromise(c.leader)).toBe(nodes[1]!.api)
   })
 
   it("a mutation refused as Unauthorized by a node that is no longer leader is retried on the new leader", async () => {
