@@ -1,8 +1,10 @@
 /**
  * The leader-only recovery loop (design.md "Recoverer: LEADER ONLY"). A watcher opens a scope when this node
- * gains leadership and closes it when it loses it, so every recovery fiber is interrupted at once on a
- * leadership loss (a deposed leader never changes MySQL state); the next leader resumes unfinished
- * recoveries from their audited plans (core/recovery/Executor.ts `resumePoint`).
+ * gains leadership and closes it when it loses it (its raft role changes; not when its lease lapses for a moment
+ * under load: `watcherStep`), so every recovery fiber is interrupted at once on a leadership loss; every step is
+ * audited through raft before it runs, so a deposed leader stops at its next step. The next leader first applies
+ * everything committed before its term (ReadIndex), then resumes unfinished recoveries from their audited plans
+ * (core/recovery/Executor.ts `resumePoint`).
  *
  * Each pass (every RecoveryPollSeconds = 1 s, orchestrator's constant; 200 ms while something looks suspicious):
  * analysis of this node's backend → emergent re-probes of suspicious masters and their replicas (orchestrator's
@@ -19,15 +21,15 @@
  * ConsensusPeerHttpUris when set, else from the raft addresses (RaftNodes host + this node's listen port,
  * orchestrator's derivation) with leader-announced URIs taking precedence.
  */
-import { Clock, Context, Data, Effect, Exit, FiberSet, Layer, Option, Ref, Scope } from "effect"
+import { Clock, Context, Data, Deferred, Effect, Exit, FiberSet, Layer, Option, Ref, Scope } from "effect"
 import { analyze } from "../core/analysis/Analyze.js"
 import * as AnalysisJson from "../core/analysis/AnalysisJson.js"
 import type { AnalysisCode, ReplicationAnalysis } from "../core/analysis/ReplicationAnalysis.js"
 import * as Snapshot from "../core/analysis/Snapshot.js"
-import { Repository } from "../core/backend/Repository.js"
+import { type Recovery, Repository } from "../core/backend/Repository.js"
 import { AppConfig } from "../core/config/AppConfig.js"
 import { parseListenAddress } from "../core/config/OrchestratorConfig.js"
-import { Leadership } from "../core/node/Leadership.js"
+import { Leadership, type RaftState } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
 import { Discovery } from "../core/discovery/Discovery.js"
@@ -59,9 +61,28 @@ export class Recoveries extends Context.Tag("orchestrator/Recoveries")<Recoverie
   readonly running: Effect.Effect<ReadonlyArray<string>>
   /** Runs `effect` as the only recovery of `cluster` on this node, or fails with ClusterBusy. */
   readonly exclusive: <A, E, R>(cluster: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ClusterBusy, R>
-  /** Other nodes that see `key` failed as `code` does (quorum-agreed detection), and how many are needed. */
-  readonly agreement: (key: Key.InstanceKey, code: AnalysisCode) => Effect.Effect<{ readonly agreeing: number; readonly needed: number; readonly asked: number }>
+  /** Other nodes that see `key` failed as `code` does (quorum-agreed detection), how many are needed, of how many voters. */
+  readonly agreement: (key: Key.InstanceKey, code: AnalysisCode) => Effect.Effect<{
+    readonly agreeing: number
+    readonly needed: number
+    readonly asked: number
+    readonly voters: number
+    readonly votes: ReadonlyArray<PeerVote>
+  }>
 }>() {}
+
+/**
+ * The leadership watcher's decision, pure. The loop starts when this node is the raft leader with a valid lease,
+ * and stops when it is no longer the raft leader (its role changed: a higher term was seen, or checkQuorum made it
+ * step down). A lease that lapses for a moment while the node stays leader — heartbeat answers late on a loaded
+ * machine — is not a loss of leadership: closing the scope then would interrupt every recovery midway, again and
+ * again, and no recovery would finish under load. A deposed leader still cannot change MySQL state for long: each
+ * step is audited through raft first (a write that cannot commit stops the executor), new recoveries are only
+ * started after a lease or ReadIndex check, and checkQuorum demotes a leader cut off from the majority within an
+ * election timeout.
+ */
+export const watcherStep = (running: boolean, role: RaftState, leased: boolean): "start" | "stop" | "keep" =>
+  running ? (role === "Leader" ? "keep" : "stop") : role === "Leader" && leased ? "start" : "keep"
 
 /** Codes whose master and replicas are re-probed at once (orchestrator's emergent operations). */
 const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
@@ -77,7 +98,7 @@ const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
   "DeadIntermediateMasterAndReplicas"
 ])
 
-/** HTTP URIs of the other raft nodes. */
+/** HTTP URIs of the other raft nodes, as configured or derived (may name this node: see `quorumPeers`). */
 export const peerUris = (
   c: AppConfig["Type"],
   self: string,
@@ -88,13 +109,59 @@ export const peerUris = (
   return c.RaftNodes.filter((n) => n !== self).map((n) => announced.get(n) ?? `http://${n.replace(/:[0-9]+$/, "")}:${port}`)
 }
 
-const askPeer = (uri: string, prefix: string, key: Key.InstanceKey, agreeing: ReadonlySet<string>) =>
-  Effect.tryPromise(async (signal) => {
-    const url = `${uri.replace(/\/+$/, "")}${prefix}/api/recovery-peer-analysis/${encodeURIComponent(key.hostname)}/${key.port}`
-    const r = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(1500)]) })
-    const body = (await r.json()) as { readonly Details?: { readonly Analysis?: unknown } }
-    return typeof body.Details?.Analysis === "string" && agreeing.has(body.Details.Analysis)
-  }).pipe(Effect.orElseSucceed(() => false))
+const normalizeUri = (u: string) => u.trim().replace(/\/+$/, "")
+
+/**
+ * The peers to ask and the number of voters whose majority must see the failure. A URI naming this node is
+ * dropped: the derivation (RaftNodes host + this node's own listen port) gives this node's URI for every peer
+ * on its host, and a ConsensusPeerHttpUris listing every node names it too; counting its own answer again
+ * would let one node make a quorum alone. The voters are at least RaftNodes, so a peer that cannot be
+ * named (or answers nothing) counts as disagreeing, never as absent.
+ */
+export const quorumPeers = (
+  c: AppConfig["Type"],
+  self: { readonly nodeId: string; readonly httpUri: string },
+  announced: ReadonlyMap<string, string>
+): { readonly peers: ReadonlyArray<string>; readonly voters: number } => {
+  const own = normalizeUri(self.httpUri)
+  const peers = [...new Set(peerUris(c, self.nodeId, announced).map(normalizeUri))].filter((u) => u !== "" && u !== own)
+  return { peers, voters: Math.max(peers.length + 1, c.RaftNodes.length) }
+}
+
+/** One peer's answer in a quorum round. */
+export interface PeerVote {
+  readonly uri: string
+  readonly agrees: boolean
+  /** The peer's own analysis code, or why there is none ("no answer: ..."). */
+  readonly seen: string
+}
+
+/** How long a peer may take to answer (its answer is one analysis of its own backend; more under load). */
+const PEER_TIMEOUT_MS = 3000
+/**
+ * How long a peer's agreeing answer counts. A peer that answered "dead" a moment ago is not asked again (less load
+ * on a struggling cluster), and a slow peer's earlier answer still counts when the next pass's answer times out.
+ */
+export const VOTE_TTL_MS = 5000
+
+const askPeer = (uri: string, prefix: string, key: Key.InstanceKey, agreeing: ReadonlySet<string>): Effect.Effect<PeerVote> =>
+  Effect.tryPromise(async (signal): Promise<PeerVote> => {
+    const url = `${uri}${prefix}/api/recovery-peer-analysis/${encodeURIComponent(key.hostname)}/${key.port}`
+    const r = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(PEER_TIMEOUT_MS)]) })
+    if (!r.ok) {
+      await r.arrayBuffer()
+      return { uri, agrees: false, seen: `no answer: HTTP ${r.status}` }
+    }
+    const body = (await r.json()) as { readonly Details?: { readonly Analysis?: unknown } | null }
+    const code = body.Details?.Analysis
+    return typeof code === "string"
+      ? { uri, agrees: agreeing.has(code), seen: code }
+      : { uri, agrees: false, seen: "no analysis of it" }
+  }).pipe(Effect.catchAll((e) => {
+    const cause: unknown = e.cause
+    const why = cause instanceof Error ? (cause.name === "TimeoutError" ? `timeout ${PEER_TIMEOUT_MS} ms` : cause.message) : String(cause)
+    return Effect.succeed<PeerVote>({ uri, agrees: false, seen: `no answer: ${why}` })
+  }))
 
 export const make = Effect.gen(function*() {
   const leadership = yield* Leadership
@@ -106,20 +173,51 @@ export const make = Effect.gen(function*() {
   const blocked = yield* Ref.make<ReadonlyArray<BlockedRecovery>>([])
   const running = yield* Ref.make<ReadonlySet<string>>(new Set())
 
+  /** Marks `cluster` as having a recovery running here; false when it already has one. */
+  const claim = (cluster: string) => Ref.modify(running, (s) => (s.has(cluster) ? [false, s] : [true, new Set([...s, cluster])]))
+  const release = (cluster: string) => Ref.update(running, (s) => new Set([...s].filter((x) => x !== cluster)))
+
   const exclusive = <A, E, R>(cluster: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ClusterBusy, R> =>
     Effect.acquireUseRelease(
-      Ref.modify(running, (s) => (s.has(cluster) ? [false, s] : [true, new Set([...s, cluster])])),
+      claim(cluster),
       (acquired): Effect.Effect<A, E | ClusterBusy, R> => (acquired ? effect : Effect.fail(new ClusterBusy({ clusterName: cluster }))),
-      (acquired) => (acquired ? Ref.update(running, (s) => new Set([...s].filter((x) => x !== cluster))) : Effect.void)
+      (acquired) => (acquired ? release(cluster) : Effect.void)
     )
 
+  /** `peer instance family` → when that peer last agreed (VOTE_TTL_MS). */
+  const recentVotes = new Map<string, number>()
+  /**
+   * Asks the peers concurrently and stops as soon as enough agree (a dead or slow peer does not hold the round
+   * once the others made the majority); peers that agreed within VOTE_TTL_MS are counted without asking.
+   */
   const agreement = (key: Key.InstanceKey, code: AnalysisCode) =>
     Effect.gen(function*() {
       const announced = Option.isSome(uris) ? yield* Ref.get(uris.value) : new Map<string, string>()
-      const peers = peerUris(config, id.nodeId, announced)
+      const { peers, voters } = quorumPeers(config, id, announced)
+      const needed = quorumOf(voters) - 1
       const agreeing: ReadonlySet<string> = agreeingCodes(code)
-      const votes = yield* Effect.forEach(peers, (u) => askPeer(u, config.URLPrefix.replace(/\/+$/, ""), key, agreeing), { concurrency: "unbounded" })
-      return { agreeing: votes.filter(Boolean).length, needed: quorumOf(peers.length + 1) - 1, asked: peers.length }
+      const family = [...agreeing].sort().join(",")
+      const voteKey = (u: string) => `${u} ${Key.format(key)} ${family}`
+      const now = yield* Clock.currentTimeMillis
+      if (recentVotes.size > 10_000) recentVotes.clear()
+      const votes: Array<PeerVote> = peers
+        .filter((u) => now - (recentVotes.get(voteKey(u)) ?? -Infinity) <= VOTE_TTL_MS)
+        .map((uri) => ({ uri, agrees: true, seen: "agreed recently" }))
+      const count = () => votes.filter((v) => v.agrees).length
+      if (count() < needed) {
+        const enough = yield* Deferred.make<void>()
+        const prefix = config.URLPrefix.replace(/\/+$/, "")
+        const ask = Effect.forEach(peers.filter((u) => !votes.some((v) => v.uri === u)), (u) =>
+          Effect.flatMap(askPeer(u, prefix, key, agreeing), (v) =>
+            Effect.gen(function*() {
+              votes.push(v)
+              if (!v.agrees) return
+              recentVotes.set(voteKey(u), yield* Clock.currentTimeMillis)
+              if (count() >= needed) yield* Deferred.succeed(enough, undefined)
+            })), { concurrency: "unbounded", discard: true })
+        yield* Effect.raceFirst(ask, Deferred.await(enough))
+      }
+      return { agreeing: count(), needed, asked: peers.length, voters, votes: [...votes] }
     })
 
   const block = (a: ReplicationAnalysis, reason: string, blockingRecoveryId: number) =>
@@ -189,13 +287,30 @@ export const make = Effect.gen(function*() {
 
   const leaderLoop = Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
-    // A new leader first finishes what a previous one left unfinished (orchestrator issue #1296).
-    const unfinished = (yield* repo.readRecoveries(100, 0)).filter((r) => r.endRecovery === null && !r.acknowledged)
-    for (const r of unfinished) {
-      yield* FiberSet.run(fibers, exclusive(r.clusterName, resumeRecovery(r)).pipe(
-        Effect.tapErrorCause((c) => Effect.logError("recovery: resume failed", { uid: r.uid }, c))
-      ))
+    // Everything committed in earlier terms must be applied here before the backend is read: a new raft leader
+    // can hold its lease before its own term has committed anything, and a recovery record its predecessor
+    // wrote last would then be missing — neither resumed nor blocking, with a fresh recovery started beside it.
+    while (!(yield* leadership.confirm.pipe(Effect.timeout("5 seconds"), Effect.orElseSucceed(() => false)))) {
+      yield* Effect.sleep("100 millis")
     }
+    // A new leader first finishes what a previous one left unfinished (orchestrator issue #1296): oldest first,
+    // one fiber per cluster, the cluster claimed before the fiber starts so that the first analysis pass (which
+    // skips busy clusters) cannot start a fresh recovery beside the resumed one, and a second unfinished
+    // recovery of the same cluster is resumed after the first instead of failing with ClusterBusy.
+    const unfinished = (yield* repo.readRecoveries(100, 0)).filter((r) => r.endRecovery === null && !r.acknowledged)
+    const byCluster = new Map<string, Array<Recovery>>()
+    for (const r of [...unfinished].sort((a, b) => a.id - b.id)) byCluster.set(r.clusterName, [...(byCluster.get(r.clusterName) ?? []), r])
+    for (const [cluster, list] of byCluster) {
+      if (!(yield* claim(cluster))) continue
+      yield* FiberSet.run(fibers, Effect.forEach(list, (r) =>
+        resumeRecovery(r).pipe(
+          Effect.tap((res) => Effect.logInfo("recovery: resumed", { uid: r.uid, successful: res?.successful ?? false })),
+          Effect.catchAllCause((c) => Effect.logError("recovery: resume failed", { uid: r.uid }, c))
+        ), { discard: true }).pipe(Effect.ensuring(release(cluster))))
+    }
+    /** Whether this node still leads now: its lease, else a ReadIndex round (the lease may just have lapsed). */
+    const stillLeading = Effect.flatMap(leadership.isLeader, (leased) =>
+      leased ? Effect.succeed(true) : leadership.confirm.pipe(Effect.timeout("2 seconds"), Effect.orElseSucceed(() => false)))
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const snapshot = yield* Snapshot.readWithConfig(config, { processingNode: { hostname: id.hostname, token: id.token } })
@@ -208,6 +323,8 @@ export const make = Effect.gen(function*() {
       yield* expediteOnce(suspects.flatMap((a) => [a.analyzedInstanceKey, ...(a.analyzedInstanceMasterKey === null ? [] : [a.analyzedInstanceMasterKey]), ...a.replicas]), now)
       const entries = all.filter((a) => detectionCodes.has(a.analysis))
       if (entries.length === 0) return suspects.length > 0
+      // Detections and new recoveries only while this node verifiably leads (running ones go on: see watcherStep).
+      if (!(yield* stillLeading)) return true
       const busy = yield* Ref.get(running)
       const recoveries = yield* repo.readRecoveries(200, 0)
       const disabled = yield* repo.isGlobalRecoveriesDisabled
@@ -233,7 +350,8 @@ export const make = Effect.gen(function*() {
           const q = yield* agreement(a.analyzedInstanceKey, a.analysis)
           agreeing = q.agreeing
           if (q.agreeing < q.needed) {
-            yield* block(a, `quorum: ${q.agreeing + 1} of ${q.asked + 1} nodes see ${Key.format(a.analyzedInstanceKey)} dead, ${q.needed + 1} needed`, 0)
+            const peers = q.votes.map((v) => `${v.uri} ${v.seen}`).join(", ")
+            yield* block(a, `quorum: ${q.agreeing + 1} of ${q.voters} nodes see ${Key.format(a.analyzedInstanceKey)} dead, ${q.needed + 1} needed (peers: ${peers === "" ? "none known" : peers})`, 0)
             continue
           }
         }
@@ -257,20 +375,22 @@ export const make = Effect.gen(function*() {
     ))
   })
 
-  // The leadership watcher: the loop lives in a scope that exists only while this node leads.
+  // The leadership watcher: the loop lives in a scope that exists only while this node leads (watcherStep).
   yield* Effect.forkScoped(Effect.gen(function*() {
     let scope: Scope.CloseableScope | undefined
     yield* Effect.addFinalizer(() => (scope === undefined ? Effect.void : Scope.close(scope, Exit.void)))
     for (;;) {
-      const leading = yield* leadership.isLeader
-      if (leading && scope === undefined) {
+      const role = yield* leadership.state
+      const leased = scope === undefined && role === "Leader" ? yield* leadership.isLeader : false
+      const step = watcherStep(scope !== undefined, role, leased)
+      if (step === "start") {
         scope = yield* Scope.make()
         yield* Effect.forkIn(Scope.extend(leaderLoop, scope), scope)
         yield* Effect.logInfo("recovery: leading, recovery loop started")
-      } else if (!leading && scope !== undefined) {
+      } else if (step === "stop" && scope !== undefined) {
         yield* Scope.close(scope, Exit.void)
         scope = undefined
-        yield* Effect.logInfo("recovery: not leading, recovery loop stopped")
+        yield* Effect.logInfo(`recovery: not leading (${role}), recovery loop stopped`)
       }
       yield* Effect.sleep("100 millis")
     }

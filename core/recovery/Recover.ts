@@ -283,7 +283,7 @@ export const resumeRecovery = (r: Recovery) =>
     const point = resumePoint(steps.map((s) => s.message))
     const now = yield* Clock.currentTimeMillis
     if (point === undefined) {
-      yield* audit(r.uid, `abandoned before planning by ${r.processingNodeHostname}; resolved by ${id.hostname}`)
+      yield* audit(r.uid, `abandoned before planning by ${r.processingNodeHostname} (token ${r.processingNodeToken}); resolved by ${id.hostname} (token ${id.token})`)
       yield* proposeOrFail({
         _tag: "resolve-recovery",
         uid: r.uid,
@@ -292,7 +292,8 @@ export const resumeRecovery = (r: Recovery) =>
       yield* proposeOrFail({ _tag: "ack-recovery", filter: { _tag: "Uid", uid: r.uid }, by: id.hostname, comment: "abandoned before planning (leader change)", at: now })
       return undefined
     }
-    yield* audit(r.uid, `resumed by ${id.hostname} at step ${point.from + 1}/${point.plan.steps.length}`)
+    // Nodes on one host share the hostname: the token says which process took over.
+    yield* audit(r.uid, `resumed by ${id.hostname} (token ${id.token}) at step ${point.from + 1}/${point.plan.steps.length}`)
     const analysis = yield* Effect.try(() => JSON.parse(r.analysisEntry) as unknown).pipe(Effect.orElseSucceed(() => ({})))
     const a = typeof analysis === "object" && analysis !== null ? (analysis as Record<string, unknown>) : {}
     const str = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : "")

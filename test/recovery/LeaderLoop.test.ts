@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Repository } from "../../core/backend/Repository.js"
@@ -212,4 +213,56 @@ describe("a recovery in flight and the leader's lease", () => {
       expect((yield* Effect.map(repo.readRecoverySteps("uid-4"), (ss) => ss.map((x) => x.message))).filter((m) => m.startsWith("resumed by"))).toHaveLength(2)
       expect(runs()).toBe(2)
     }), 60_000)
+})
+
+/** A peer answering `recovery-peer-analysis` with `code` (or never, when `code` is undefined); counts requests. */
+const fakePeer = (code: string | undefined) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly uri: string; readonly requests: () => number; readonly server: http.Server }>((resume) => {
+      let requests = 0
+      const server = http.createServer((_req, res) => {
+        requests++
+        if (code === undefined) return // hangs
+        res.setHeader("content-type", "application/json")
+        res.end(JSON.stringify({ Code: "OK", Message: "Analysis", Details: { Analysis: code } }))
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const port = (server.address() as { readonly port: number }).port
+        resume(Effect.succeed({ uri: `http://127.0.0.1:${port}`, requests: () => requests, server }))
+      })
+    }),
+    ({ server }) => Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+  )
+
+describe("the quorum round", () => {
+  it.scopedLive("ends once a majority agrees (a peer that never answers does not hold it); a recent agreement is not asked again", () =>
+    Effect.gen(function*() {
+      const agrees = yield* fakePeer("DeadMasterAndSomeReplicas")
+      const hangs = yield* fakePeer(undefined)
+      const unreachable = yield* fakePeer("UnreachableMaster")
+      const c: OrchestratorConfig = { ...base, ConsensusPeerHttpUris: [hangs.uri, agrees.uri] }
+      const leader = lateApplyingLeader()
+      leader.state.applied = true
+      const ctx = yield* Layer.build(RecoveryService.layer.pipe(Layer.provideMerge(leader.layer), Layer.provideMerge(recoveryLayer(c))))
+      const recoveries = Context.get(ctx, RecoveryService.Recoveries)
+      const k = { hostname: "10.0.0.9", port: 3306 }
+      const first = yield* recoveries.agreement(k, "DeadMaster")
+      expect(first).toMatchObject({ agreeing: 1, needed: 1, asked: 2, voters: 3 })
+      // The hanging peer's answer was not waited for.
+      expect(first.votes).toEqual([{ uri: agrees.uri, agrees: true, seen: "DeadMasterAndSomeReplicas" }])
+      expect(agrees.requests()).toBe(1)
+      // Within VOTE_TTL_MS the agreeing peer counts without a new request.
+      const second = yield* recoveries.agreement(k, "DeadMaster")
+      expect(second.votes).toEqual([{ uri: agrees.uri, agrees: true, seen: "agreed recently" }])
+      expect(agrees.requests()).toBe(1)
+      // A peer that reaches the master does not agree; its answer is named in the votes.
+      const c2: OrchestratorConfig = { ...base, ConsensusPeerHttpUris: [unreachable.uri] }
+      const ctx2 = yield* Layer.build(RecoveryService.layer.pipe(Layer.provideMerge(leader.layer), Layer.provideMerge(recoveryLayer(c2))))
+      const third = yield* Context.get(ctx2, RecoveryService.Recoveries).agreement(k, "DeadMaster")
+      expect(third).toMatchObject({ agreeing: 0, needed: 1, asked: 1, voters: 3 })
+      expect(third.votes).toEqual([{ uri: unreachable.uri, agrees: false, seen: "UnreachableMaster" }])
+    }), 30_000)
 })

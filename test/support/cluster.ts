@@ -1,6 +1,7 @@
 /**
  * A raft cluster of real node processes on loopback (bin/orchestrator.js), each with its own SQLite
- * backend and RaftDataDir in a temp dir. Nodes can be killed (-9), stopped and restarted with their data.
+ * backend and RaftDataDir in a temp dir. Nodes can be killed (-9), stopped and restarted with their data;
+ * optionally each runs under its own uid (ClusterOptions.uids) and gets its own config (perMember).
  */
 import Database from "better-sqlite3"
 import * as fs from "node:fs"
@@ -33,11 +34,23 @@ export interface Cluster {
   stopAll(): Promise<void>
 }
 
+export interface ClusterOptions {
+  /** Config of one member on top of `extra`, e.g. ConsensusPeerHttpUris naming the other members. */
+  readonly perMember?: (member: ClusterMember, all: ReadonlyArray<ClusterMember>) => Record<string, unknown>
+  /**
+   * Run member i as uid/gid `uids[i]` (root only): nftables can then match what one node sends
+   * (`meta skuid`). The member's directory is chowned to it before every start.
+   */
+  readonly uids?: ReadonlyArray<number>
+}
+
 export const startCluster = async (
   size = 3,
-  extra: Record<string, unknown> = {}
+  extra: Record<string, unknown> = {},
+  options: ClusterOptions = {}
 ): Promise<Cluster> => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "orc-cluster-"))
+  const uidOf = new Map<ClusterMember, number>()
   const members: Array<ClusterMember> = []
   for (let i = 1; i <= size; i++) {
     const httpPort = await freePort()
@@ -66,13 +79,26 @@ export const startCluster = async (
       RaftBind: m.raftAddress,
       RaftNodes: raftNodes,
       RaftAuthSecret: "cluster-test-secret",
-      ...extra
+      ...extra,
+      ...options.perMember?.(m, members)
     })
+  }
+  members.forEach((m, i) => {
+    const uid = options.uids?.[i]
+    if (uid !== undefined) uidOf.set(m, uid)
+  })
+  if (uidOf.size > 0) fs.chmodSync(root, 0o755)
+  const chownTree = (p: string, uid: number) => {
+    if (!fs.existsSync(p)) return
+    fs.chownSync(p, uid, uid)
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid)
   }
   const cluster: Cluster = {
     members,
     start: async (m) => {
-      m.process = await startNode(m.config, { waitHealthyMillis: 60_000 })
+      const uid = uidOf.get(m)
+      if (uid !== undefined) chownTree(m.dir, uid)
+      m.process = await startNode(m.config, { waitHealthyMillis: 60_000, ...(uid === undefined ? {} : { uid }) })
     },
     kill9: async (m) => {
       await m.process?.stop("SIGKILL")

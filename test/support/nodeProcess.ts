@@ -42,7 +42,12 @@ export const runOrchestrator = (args: ReadonlyArray<string>, options: { cwd?: st
 
 export const startNode = async (
   config: Record<string, unknown>,
-  options: { readonly waitHealthyMillis?: number; readonly env?: NodeJS.ProcessEnv } = {}
+  options: {
+    readonly waitHealthyMillis?: number
+    readonly env?: NodeJS.ProcessEnv
+    /** Run the node as this uid (and gid of the same number): lets nftables match its packets by owner. */
+    readonly uid?: number
+  } = {}
 ): Promise<NodeProcess> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orc-node-"))
   const port = typeof config.ListenAddress === "string"
@@ -56,10 +61,15 @@ export const startNode = async (
   }
   const configFile = path.join(dir, "orchestrator.conf.json")
   fs.writeFileSync(configFile, JSON.stringify(full, null, 2))
+  if (options.uid !== undefined) {
+    fs.chownSync(dir, options.uid, options.uid)
+    fs.chownSync(configFile, options.uid, options.uid)
+  }
   const child = spawn(process.execPath, [orchestratorBin, "--config", configFile, "http"], {
     cwd: dir,
     env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid })
   })
   live.add(child)
   let out = ""
