@@ -42,6 +42,8 @@ interface Entry {
   inFlight: number
   startedAt: number | undefined
   attemptMarked: boolean
+  /** When last_attempted_check was last written for the probe in flight. */
+  attemptMarkedAt: number
   /** Expedited while in flight: probe again as soon as this probe ends. */
   again: boolean
   failures: number
@@ -178,6 +180,7 @@ export const make = Effect.gen(function*() {
       inFlight: 0,
       startedAt: undefined,
       attemptMarked: false,
+      attemptMarkedAt: 0,
       again: false,
       failures: 0,
       instance: undefined,
@@ -392,14 +395,24 @@ export const make = Effect.gen(function*() {
     }
   })
 
-  /** A probe still running after 1 s marks last_attempted_check (orchestrator's 1 s timer). */
+  /**
+   * A probe still running after 1 s marks last_attempted_check (orchestrator's 1 s timer), and again every
+   * second while it hangs: a hung server (SIGSTOP, a dead host behind dropped packets) then leaves the valid
+   * window as soon as last_seen + the check slack has passed, instead of only when the read timeout
+   * (MySQLDiscoveryReadTimeoutSeconds, 10 s) finally fails the probe — that was a 12.5 s hung-master detection.
+   */
   const watchdog = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     for (const e of inFlight) {
-      if (e.startedAt !== undefined && !e.attemptMarked && now - e.startedAt >= 1000) {
+      if (e.startedAt === undefined || now - e.startedAt < 1000) continue
+      if (!e.attemptMarked) {
         e.attemptMarked = true
+        e.attemptMarkedAt = now
         yield* Queue.offer(writes, { _tag: "Attempted", key: e.key, at: now })
         if (e.queue === "healthy" && e.releasePermit !== undefined) yield* e.releasePermit
+      } else if (now - e.attemptMarkedAt >= 1000) {
+        e.attemptMarkedAt = now
+        yield* Queue.offer(writes, { _tag: "Attempted", key: e.key, at: now })
       }
     }
   }).pipe(Effect.delay(250), Effect.forever)

@@ -172,7 +172,13 @@ describe("Discovery (memory fleet)", () => {
       const hungRow = (yield* stored(repo, hung[0]!))!
       expect(hungRow.lastAttemptedCheckAt!).toBeGreaterThan(hungRowBefore.lastAttemptedCheckAt!)
       expect(hungRow.lastCheckedAt).toBe(hungRowBefore.lastCheckedAt)
-      yield* advance(40_000, 100)
+      // Still hanging 3 s later: marked again every second, so the row leaves the valid window without
+      // waiting for the probe's read timeout.
+      yield* advance(3_000, 100)
+      const stillHung = (yield* stored(repo, hung[0]!))!
+      expect(stillHung.lastAttemptedCheckAt!).toBeGreaterThanOrEqual(hungRow.lastAttemptedCheckAt! + 2_000)
+      expect(stillHung.lastCheckedAt).toBe(hungRowBefore.lastCheckedAt)
+      yield* advance(37_000, 100)
       for (const k of healthy) {
         // 46 s at 5 s per probe: 9 probes whatever the hung servers do (only 2 healthy permits).
         expect(rec.count(k) - before.get(Key.format(k))!).toBeGreaterThanOrEqual(8)
