@@ -36,11 +36,22 @@ export const makeRouter = <R extends RouteDef>(table: ReadonlyArray<R>) => {
     route,
     segments: route.path.split("/").map((s) => (s.startsWith(":") ? { param: s.slice(1) } : { literal: s }))
   }))
+  // Candidates by first segment, each list in table order (first registered wins): a request looks at the
+  // few routes of its first segment instead of scanning the whole table. A route starting with a parameter
+  // would be a candidate for every first segment, so it is in every list.
+  const paramFirst = compiled.filter((c) => c.segments[0] !== undefined && "param" in c.segments[0])
+  const byFirst = new Map<string, Array<Compiled<R>>>()
+  for (const c of compiled) {
+    const first = c.segments[0]
+    if (first === undefined || !("literal" in first) || byFirst.has(first.literal)) continue
+    byFirst.set(first.literal, compiled.filter((d) => d.segments[0] !== undefined && ("param" in d.segments[0] || (d.segments[0] as { literal: string }).literal === first.literal)))
+  }
   /** `path` is relative to `/api/` (e.g. "leader-check/503"). */
   return (path: string): Match<R> | undefined => {
     const parts = splitPath(path)
     if (parts === undefined) return undefined
-    for (const c of compiled) {
+    const candidates = parts.length === 0 ? compiled : byFirst.get(parts[0]!) ?? paramFirst
+    for (const c of candidates) {
       if (c.segments.length !== parts.length) continue
       const params: Record<string, string> = {}
       let ok = true
