@@ -46,7 +46,22 @@ export interface TcpTransportOptions {
   readonly backoffMaxMillis?: number
   /** A peer whose socket stays full this long is disconnected. Default 10 s. */
   readonly writeStallMillis?: number
+  /** What this node declares in every hello (its RaftNodes), read at each dial. Absent: nothing declared. */
+  readonly declaration?: () => Declaration
+  /** An authenticated dialer's declaration; `member`: it is in this node's peer set (else it is refused next). */
+  readonly onDeclaration?: (from: NodeId, declaration: Declaration, member: boolean) => void
+  /** A listener authenticated this node and refused it (it is not in that node's configuration). */
+  readonly onRefused?: (by: NodeId, reason: string, voters: ReadonlyArray<NodeId>) => void
 }
+
+/** A node's RaftNodes as it announces it to its peers (service/raft/Membership.ts decides what it means). */
+export interface Declaration {
+  readonly raftNodes: ReadonlyArray<NodeId>
+  readonly intent: boolean
+}
+
+/** Refusals of the same dialer are logged at warning at most this often (it redials every second). */
+const refusalLogEveryMillis = 60_000
 
 export const defaultPort = 10008
 export const defaultMaxFrameBytes = 16 * 1024 * 1024
@@ -79,6 +94,8 @@ interface Peer {
   /** The peer fiber is waiting for messages with nothing in hand (see the fast path in `send`). */
   idle: boolean
   corked: boolean
+  /** Set while the dialler waits out its backoff: ends the wait and resets the backoff. */
+  wake: (() => void) | undefined
 }
 
 export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport["Type"], RaftTransportError, Scope.Scope> =>
@@ -105,6 +122,9 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
     }
 
     const peerSet = new Set<NodeId>()
+    /** Outbound side: one dialler per peer (declared before the listener, which wakes them). */
+    const peers = new Map<NodeId, Peer>()
+    const refusalsLogged = new Map<NodeId, number>()
     const inbound = yield* Effect.acquireRelease(
       Queue.sliding<Inbound>(options.inboundCapacity ?? defaultInboundCapacity),
       Queue.shutdown
@@ -131,6 +151,24 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
         warn(`closing connection from ${state.peer ?? hello?.from ?? "?"} (${remote}): ${reason}`)
         socket.destroy()
       }
+      /** An authenticated dialer outside the configuration: tell it why, then close. */
+      const refuse = (from: NodeId) => {
+        dropped = true
+        clearTimeout(timer)
+        const voters = [self, ...peerSet].sort()
+        const reason = `${from} is not in the configuration of ${self}`
+        const now = Date.now()
+        const line = `closing connection from ${from} (${remote}): refused: ${from} is not in the peer set (configuration ${voters.join(", ")})`
+        if (now - (refusalsLogged.get(from) ?? -Infinity) >= refusalLogEveryMillis) {
+          refusalsLogged.set(from, now)
+          warn(line)
+        } else {
+          logSync(Effect.logDebug(`raft transport: ${line}`))
+        }
+        socket.end(jsonFrame({ t: "refused", reason, voters }))
+        // end() flushes the verdict first; a dialer that never closes its side is cut off after a second.
+        setTimeout(() => socket.destroy(), 1000).unref()
+      }
       const onFrame = (frame: Buffer): void => {
         if (phase === "open") {
           let raw: unknown
@@ -154,11 +192,20 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
           if (Either.isLeft(h)) return drop("expected a hello")
           hello = h.right
           if (hello.to !== self) return drop(`hello is addressed to ${hello.to}, this node is ${self}`)
-          if (!peerSet.has(hello.from) || hello.from === self) return drop(`refused: ${hello.from} is not in the peer set`)
+          if (hello.from === self) return drop(`refused: ${hello.from} is this node's own id`)
+          // A dialer that understands verdicts is authenticated before it is refused, so it can be told why.
+          if (!peerSet.has(hello.from) && hello.verdict !== true) return drop(`refused: ${hello.from} is not in the peer set`)
           if (hello.auth !== mode) return drop(`peer offers authentication "${hello.auth}", this node requires "${mode}"`)
           serverNonce = Handshake.nonce()
           const proof = Handshake.mac(secret, "server", hello.from, self, hello.nonce, serverNonce)
-          socket.write(jsonFrame({ t: "challenge", v: Handshake.protocolVersion, from: self, nonce: serverNonce, mac: proof }))
+          socket.write(jsonFrame({
+            t: "challenge",
+            v: Handshake.protocolVersion,
+            from: self,
+            nonce: serverNonce,
+            mac: proof,
+            ...(hello.verdict === true ? { verdict: true } : {})
+          }))
           phase = "auth"
           return
         }
@@ -169,7 +216,14 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
           const expected = Handshake.mac(secret, "client", h.from, self, h.nonce, serverNonce)
           if (!Handshake.macEqual(a.right.mac, expected)) return drop(`authentication of ${h.from} failed (wrong secret?)`)
         }
+        const member = peerSet.has(h.from)
+        if (h.raftNodes !== undefined) options.onDeclaration?.(h.from, { raftNodes: h.raftNodes, intent: h.intent === true }, member)
+        if (!member) return refuse(h.from)
+        if (h.verdict === true) socket.write(jsonFrame({ t: "welcome" }))
         clearTimeout(timer)
+        // The peer is up and in our configuration: if our dialler is waiting out a backoff to it (e.g. it
+        // refused us until a configuration change added us), redial now rather than up to a second later.
+        peers.get(h.from)?.wake?.()
         state.peer = h.from
         reader.maxBytes = maxFrameBytes
         phase = "open"
@@ -232,15 +286,27 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
           socket.destroy()
           resume(Effect.fail(reason))
         }
-        const onData = (chunk: Buffer) => {
-          let frames: Array<Buffer>
-          try {
-            frames = reader.push(chunk)
-          } catch (cause) {
-            return fail(String(cause))
+        let phase: "challenge" | "verdict" = "challenge"
+        const open = () => {
+          settled = true
+          clearTimeout(timer)
+          socket.off("data", onData)
+          socket.off("close", onClose)
+          const conn: Conn = { socket, closed: false }
+          // The listener never speaks after its challenge (or verdict); anything else is a protocol error.
+          socket.on("data", () => socket.destroy())
+          socket.on("close", () => void (conn.closed = true))
+          resume(Effect.succeed(conn))
+        }
+        const onFrame = (frame: Buffer): void => {
+          if (phase === "verdict") {
+            const v = Handshake.decodeVerdict(frame.toString("utf8"))
+            if (Either.isLeft(v)) return fail("expected a verdict")
+            if (v.right.t === "welcome") return open()
+            options.onRefused?.(peer, v.right.reason, v.right.voters)
+            return fail(`refused by ${peer}: ${v.right.reason} (its configuration: ${v.right.voters.join(", ")})`)
           }
-          if (frames.length === 0) return
-          const c = Handshake.decodeChallenge(frames[0]!.toString("utf8"))
+          const c = Handshake.decodeChallenge(frame.toString("utf8"))
           if (Either.isLeft(c)) return fail("expected a challenge")
           if (c.right.from !== peer) return fail(`listener says it is ${c.right.from}`)
           if (mode === "hmac-sha256") {
@@ -248,19 +314,36 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
             if (!Handshake.macEqual(c.right.mac, expected)) return fail("the listener failed authentication (wrong secret?)")
           }
           socket.write(jsonFrame({ t: "auth", mac: Handshake.mac(secret, "client", self, peer, clientNonce, c.right.nonce) }))
-          settled = true
-          clearTimeout(timer)
-          socket.off("data", onData)
-          socket.off("close", onClose)
-          const conn: Conn = { socket, closed: false }
-          // The listener never speaks after its challenge; anything else is a protocol error.
-          socket.on("data", () => socket.destroy())
-          socket.on("close", () => void (conn.closed = true))
-          resume(Effect.succeed(conn))
+          // An older listener sends no verdict: the connection is open once our auth frame is out.
+          if (c.right.verdict === true) phase = "verdict"
+          else open()
+        }
+        const onData = (chunk: Buffer) => {
+          let frames: Array<Buffer>
+          try {
+            frames = reader.push(chunk)
+          } catch (cause) {
+            return fail(String(cause))
+          }
+          for (const f of frames) {
+            if (settled) return
+            onFrame(f)
+          }
         }
         const onClose = () => fail("connection closed during the handshake")
-        socket.on("connect", () =>
-          socket.write(jsonFrame({ t: "hello", v: Handshake.protocolVersion, from: self, to: peer, auth: mode, nonce: clientNonce })))
+        socket.on("connect", () => {
+          const d = options.declaration?.()
+          socket.write(jsonFrame({
+            t: "hello",
+            v: Handshake.protocolVersion,
+            from: self,
+            to: peer,
+            auth: mode,
+            nonce: clientNonce,
+            verdict: true,
+            ...(d === undefined ? {} : { raftNodes: d.raftNodes, intent: d.intent })
+          }))
+        })
         socket.on("data", onData)
         socket.on("error", (cause) => fail(cause.message))
         socket.on("close", onClose)
@@ -317,8 +400,24 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
           const line = `raft transport: cannot reach ${peer.id}: ${r.left}; retrying in ${backoff} ms`
           yield* failing ? Effect.logDebug(line) : Effect.logWarning(line)
           failing = true
-          yield* Effect.sleep(backoff)
-          backoff = Math.min(backoffMax, backoff * 2)
+          let woken = false
+          yield* Effect.async<void>((resume) => {
+            const timer = setTimeout(() => {
+              peer.wake = undefined
+              resume(Effect.void)
+            }, backoff)
+            peer.wake = () => {
+              clearTimeout(timer)
+              peer.wake = undefined
+              woken = true
+              resume(Effect.void)
+            }
+            return Effect.sync(() => {
+              clearTimeout(timer)
+              peer.wake = undefined
+            })
+          })
+          backoff = woken ? backoffMin : Math.min(backoffMax, backoff * 2)
         }
       })
       const loop = Effect.gen(function*() {
@@ -349,11 +448,10 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
       )
     }
 
-    const peers = new Map<NodeId, Peer>()
     const addPeer = (id: NodeId) =>
       Effect.gen(function*() {
         const queue = yield* Queue.sliding<Message>(peerCapacity)
-        const peer: Peer = { id, queue, fiber: undefined, conn: undefined, idle: false, corked: false }
+        const peer: Peer = { id, queue, fiber: undefined, conn: undefined, idle: false, corked: false, wake: undefined }
         peers.set(id, peer)
         // setPeers runs uninterruptibly and a child inherits that: make the loop interruptible again.
         peer.fiber = yield* Effect.forkIn(Effect.interruptible(runPeer(peer)), scope)

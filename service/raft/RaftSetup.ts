@@ -13,6 +13,7 @@ import type { OrchestratorConfig } from "../../core/config/OrchestratorConfig.js
 import type { Reaction } from "../../core/ops/Apply.js"
 import * as RaftConfig from "../../core/raft/Config.js"
 import * as RaftNode from "../../core/raft/runtime/RaftNode.js"
+import type { Membership } from "./Membership.js"
 import * as OrchestratorStateMachine from "./OrchestratorStateMachine.js"
 
 export class RaftSetupError extends Data.TaggedError("RaftSetupError")<{ readonly message: string }> {}
@@ -65,8 +66,11 @@ export const plan = (c: OrchestratorConfig): Effect.Effect<RaftPlan, RaftSetupEr
     return { self, voters, bind, secret }
   })
 
-/** Everything below the RaftNode: storage, transport, state machine (its reactions go to `hub`). */
-export const layerRaftNode = (c: OrchestratorConfig, p: RaftPlan, hub: PubSub.PubSub<Reaction>) => {
+/**
+ * Everything below the RaftNode: storage, transport, state machine (its reactions go to `hub`). With
+ * `membership`, the transport announces this node's RaftNodes and reports refusals (Membership.ts).
+ */
+export const layerRaftNode = (c: OrchestratorConfig, p: RaftPlan, hub: PubSub.PubSub<Reaction>, membership?: Membership) => {
   const config = RaftConfig.make(p.self, {
     heartbeatTicks: c.RaftHeartbeatTicks,
     electionTicks: c.RaftElectionTicks,
@@ -75,7 +79,16 @@ export const layerRaftNode = (c: OrchestratorConfig, p: RaftPlan, hub: PubSub.Pu
   })
   const ports = Layer.mergeAll(
     RaftStorage.layer({ dataDir: c.RaftDataDir, retainSnapshots: c.RaftRetainSnapshots }),
-    TcpTransport.layer({ self: p.self, bind: p.bind, peers: p.voters, secret: p.secret, maxFrameBytes: c.RaftMaxFrameBytes }),
+    TcpTransport.layer({
+      self: p.self,
+      bind: p.bind,
+      peers: p.voters,
+      secret: p.secret,
+      maxFrameBytes: c.RaftMaxFrameBytes,
+      ...(membership === undefined
+        ? {}
+        : { declaration: membership.declaration, onDeclaration: membership.onDeclaration, onRefused: membership.onRefused })
+    }),
     OrchestratorStateMachine.layer(hub)
   )
   return RaftNode.layer({

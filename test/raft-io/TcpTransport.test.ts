@@ -169,6 +169,61 @@ describe("TCP raft transport", () => {
       assert.isTrue(yield* nothingWithin(b, 100))
     }).pipe(Effect.provide(captureLogs), Effect.scoped))
 
+  it.live("a dialer outside the configuration is authenticated, then told why it is refused; both sides see the declarations", () =>
+    Effect.gen(function*() {
+      const [pa, pb, pc] = yield* ports(3)
+      const declared: Array<{ from: string; raftNodes: ReadonlyArray<string>; intent: boolean; member: boolean }> = []
+      const refusals: Array<{ by: string; reason: string; voters: ReadonlyArray<string> }> = []
+      const b = yield* start(pb!, [pa!, pb!], {
+        declaration: () => ({ raftNodes: [id(pa!), id(pb!)], intent: false }),
+        onDeclaration: (from, d, member) => void declared.push({ from, ...d, member })
+      })
+      const a = yield* start(pa!, [pa!, pb!], { declaration: () => ({ raftNodes: [id(pa!), id(pb!)], intent: true }) })
+      const c = yield* start(pc!, [pb!, pc!], {
+        declaration: () => ({ raftNodes: [id(pb!), id(pc!)], intent: false }),
+        onRefused: (by, reason, voters) => void refusals.push({ by, reason, voters })
+      })
+      // A member is welcomed: its messages flow, and its declaration is recorded as a member's.
+      yield* sendUntilReceived(a, b)
+      assert.deepStrictEqual(declared[0], { from: a.self, raftNodes: [id(pa!), id(pb!)], intent: true, member: true })
+      // An outsider with the secret learns why, and with which configuration, it is refused.
+      yield* c.send(b.self, hb(c.self, b.self))
+      for (let i = 0; i < 50 && refusals.length === 0; i++) yield* Effect.sleep(20)
+      assert.deepStrictEqual(refusals[0], { by: b.self, reason: `${c.self} is not in the configuration of ${b.self}`, voters: [id(pa!), id(pb!)].sort() })
+      assert.isTrue(logged(new RegExp(`cannot reach ${b.self}: refused by ${b.self}`)))
+      assert.isTrue(logged(new RegExp(`refused: ${id(pc!)} is not in the peer set \\(configuration`)))
+      assert.deepStrictEqual(declared.find((d) => d.from === c.self), { from: c.self, raftNodes: [id(pb!), id(pc!)], intent: false, member: false })
+      assert.isTrue(yield* nothingWithin(b, 300))
+    }).pipe(Effect.provide(captureLogs), Effect.scoped))
+
+  it.live("a dialler waiting out its backoff to a peer redials as soon as that peer connects to it", () =>
+    Effect.gen(function*() {
+      const [pa, pb] = yield* ports(2)
+      // A minute of backoff: without the wake-up, nothing could arrive within the 10 s below.
+      const a = yield* start(pa!, [pa!, pb!], { backoffMinMillis: 60_000, backoffMaxMillis: 60_000 })
+      const b = yield* start(pb!, [pb!])
+      yield* a.send(b.self, hb(a.self, b.self, 1))
+      for (let i = 0; i < 100 && !logged(new RegExp(`cannot reach ${b.self}: refused by`)); i++) yield* Effect.sleep(20)
+      assert.isTrue(logged(new RegExp(`cannot reach ${b.self}: refused by`)))
+      // b learns of a (a configuration change) and talks to it: a's dialler stops waiting and is accepted.
+      yield* b.setPeers([a.self, b.self])
+      yield* b.send(a.self, hb(b.self, a.self, 2))
+      assert.strictEqual((yield* take(a)).from, b.self)
+      const got = yield* take(b, 10_000)
+      assert.deepStrictEqual([got.from, (got.message as { ctx: number }).ctx], [a.self, 1])
+    }).pipe(Effect.provide(captureLogs), Effect.scoped))
+
+  it.live("an older dialer (no verdicts) outside the peer set is dropped at its hello, before any challenge", () =>
+    Effect.gen(function*() {
+      const [pa, pb, pc] = yield* ports(3)
+      const declared: Array<string> = []
+      yield* start(pb!, [pa!, pb!], { onDeclaration: (from) => void declared.push(from) })
+      const old = yield* raw(pb!, { from: id(pc!), to: id(pb!) })
+      assert.isFalse(old.authenticated)
+      assert.isTrue(yield* closedWithin(old, 1000))
+      assert.deepStrictEqual(declared, [])
+    }).pipe(Effect.provide(captureLogs), Effect.scoped))
+
   it.live("garbage and oversized frames close that connection; the listener keeps serving others", () =>
     Effect.gen(function*() {
       const [pa, pb, pc] = yield* ports(3)
