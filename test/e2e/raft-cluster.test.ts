@@ -3,7 +3,7 @@
  * forwarding, replication of ops to every backend, failover after kill -9 and catch-up on restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster } from "../support/cluster.js"
+import { type Cluster, mutateRetrying503, startCluster } from "../support/cluster.js"
 import { runOrchestrator } from "../support/nodeProcess.js"
 
 let cluster: Cluster
@@ -15,18 +15,7 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-/**
- * A mutation answered 503 was refused before it was proposed (no leader known, or the node stopped
- * leading before appending): retrying it is safe. Anything else is returned as is.
- */
-const mutate = async (url: string) => {
-  for (let attempt = 0; ; attempt++) {
-    const r = await fetch(url)
-    if (r.status !== 503 || attempt >= 50) return r
-    await r.arrayBuffer()
-    await new Promise((res) => setTimeout(res, 100))
-  }
-}
+const mutate = mutateRetrying503
 
 const downtimes = (m: Cluster["members"][number]) =>
   cluster.query(m, "SELECT hostname FROM database_instance_downtime ORDER BY hostname").map((r) => r.hostname)
