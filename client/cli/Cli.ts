@@ -357,6 +357,11 @@ export const commands: ReadonlyArray<CommandDef> = [
   { names: ["repoint-replicas"], help: "Point the replicas of an instance back at it", run: replicasRelocation(false) },
   { names: ["take-siblings"], help: "Make the siblings of an instance its replicas", run: singleRelocation },
   {
+    names: ["regroup-replicas"],
+    help: "The most advanced replica of an instance takes its siblings (GTID); prints the promoted replica",
+    run: keyDetails((c) => `regroup-replicas/${c.instanceHostport}`, (c) => c.need("instance", c.instanceHostport))
+  },
+  {
     names: ["tags"],
     help: "Tags of an instance",
     run: async (c) => {

@@ -82,7 +82,6 @@ export type RelocateReplicasCommand =
   | "move-up-replicas"
   | "match-up-replicas"
   | "repoint-replicas"
-  | "regroup-replicas"
 export type SingleRelocateCommand = "move-up" | "match-up" | "make-co-master" | "take-master" | "take-siblings"
 export type InstanceCommand =
   | "stop-replica"
@@ -162,6 +161,8 @@ export interface OrchestratorClientApi {
     below?: KeyInput
   ) => Effect.Effect<ReadonlyArray<Instance>, ClientError>
   readonly relocateSingle: (command: SingleRelocateCommand, key: KeyInput) => Effect.Effect<Instance, ClientError>
+  /** regroup-replicas: the most advanced eligible replica takes its siblings; answers the promoted replica's key. */
+  readonly regroupReplicas: (key: KeyInput) => Effect.Effect<InstanceKeyJson, ClientError>
   readonly instanceCommand: (command: InstanceCommand, key: KeyInput) => Effect.Effect<Instance, ClientError>
   readonly beginDowntime: (args: {
     readonly key: KeyInput
@@ -498,6 +499,7 @@ export const make = (options: ClientOptions): Effect.Effect<OrchestratorClientAp
       relocateReplicas: (command, key, below) =>
         details(below === undefined ? `${command}/${kp(key)}` : `${command}/${kp(key)}/${kp(below)}`, Instances),
       relocateSingle: (command, key) => details(`${command}/${kp(key)}`, Instance),
+      regroupReplicas: (key) => details(`regroup-replicas/${kp(key)}`, InstanceKeyJson),
       instanceCommand: (command, key) => details(`${command}/${kp(key)}`, Instance),
       beginDowntime: ({ duration, key, owner, reason }) =>
         details(

@@ -26,7 +26,7 @@ import * as Key from "../topology/InstanceKey.js"
 import type { InstanceKey } from "../topology/InstanceKey.js"
 import { field, str } from "../topology/probe/RawRow.js"
 import { asyncForm, commandsOf, environment, HookRunner, type HookValues, prepareCommand } from "./Hooks.js"
-import { applyPromotion, planPromotion, type RecoveryPolicy } from "./Plan.js"
+import { applyPromotion, planPromotion, planRegroupMoves, type RecoveryPolicy } from "./Plan.js"
 import * as Sql from "./Statements.js"
 import { type Dialect, encodePlan, decodePlan, describeStep, type Key as PlainKey, keyString, type Plan, type PlannedStep, type Step } from "./Step.js"
 
@@ -376,7 +376,7 @@ const runStep = (input: ExecutionInput, state: RunState, index: number) =>
     }
   })
 
-/** `Decide`: re-read the failed master's replicas (drained ones fresh), then the pure candidate choice. */
+/** `Decide`: re-read the failed master's (or regrouped instance's) replicas (drained ones fresh), then the pure candidate choice. */
 const decide = (input: ExecutionInput, state: RunState, requested: PlainKey | null) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
@@ -391,6 +391,24 @@ const decide = (input: ExecutionInput, state: RunState, requested: PlainKey | nu
       if (state.lostNow.some((k) => sameKey(k, r.key)) || state.plan.lost.some((k) => sameKey(k, r.key))) return Effect.succeed(invalid(r))
       return discovery.refresh(r.key).pipe(Effect.orElseSucceed(() => invalid(r)))
     }, { concurrency: "unbounded" })
+    if (state.plan.kind === "Regroup") {
+      // Regroup compares drained positions only: a replica whose drain failed would be moved (or chosen) on a
+      // position that is not what it will have applied, so the regroup stops and the rollback restarts everyone.
+      const undrained = state.lostNow.filter((k) => stored.some((r) => sameKey(r.key, k)))
+      if (undrained.length > 0) return yield* new StepFailed({ reason: `could not drain ${undrained.map(keyString).join(", ")}: regroup needs every replica` })
+      const master = snapshot.instances.get(Key.format(target))
+      if (master === undefined) return yield* new StepFailed({ reason: `${keyString(state.plan.target)} is unknown` })
+      const freshKeys = new Set(fresh.map((r) => Key.format(r.key)))
+      const regroup = planRegroupMoves(state.plan, {
+        master,
+        replicas: fresh,
+        all: [...[...snapshot.instances.values()].filter((i) => !freshKeys.has(Key.format(i.key))), ...fresh],
+        ruleOf: (k) => Snapshot.promotionRuleOf(snapshot, k),
+        policy: input.policy
+      })
+      if (Either.isLeft(regroup)) return yield* new StepFailed({ reason: regroup.left.reason })
+      return regroup.right
+    }
     const promotion = planPromotion({
       plan: state.plan,
       master: snapshot.instances.get(Key.format(target)) ?? null,

@@ -14,7 +14,18 @@
  * Pseudo-GTID and binlog-server methods are refused with a reason.
  */
 import { Data, Either } from "effect"
-import { banReason, chooseCandidate, type CandidateDecision, describeDecision } from "../analysis/Candidate.js"
+import {
+  banReason,
+  cannotReplicateReason,
+  chooseCandidate,
+  type CandidateDecision,
+  describeDecision,
+  isSmallerBinlogFormat,
+  isSmallerMajorVersion,
+  priorityBinlogFormat,
+  priorityMajorVersion,
+  sortReplicas
+} from "../analysis/Candidate.js"
 import { isBinlogServer, replicaCheckValid } from "../analysis/Counts.js"
 import * as Pos from "../analysis/Position.js"
 import type { PromotionPolicy } from "../analysis/Snapshot.js"
@@ -532,8 +543,8 @@ const breaksCircle = (input: PromotionInput, candidate: Key): boolean => {
   return other !== null && !same(other, candidate)
 }
 
-/** The plan with `Decide` (at `index`) replaced by the promotion's steps. */
-export const applyPromotion = (plan: Plan, index: number, p: Promotion): Plan => ({
+/** The plan with `Decide` (at `index`) replaced by the promotion's (or regroup's) steps. */
+export const applyPromotion = (plan: Plan, index: number, p: Pick<Promotion, "steps" | "successor" | "lost" | "notes">): Plan => ({
   ...plan,
   successor: p.successor,
   lost: p.lost,
@@ -706,6 +717,146 @@ export const planRelocate = (
     )],
     rollback: [],
     notes: replicas.length > moving.length ? ["some replicas already replicate from the target"] : []
+  })
+}
+
+// ---- regroup-replicas (GTID) ---------------------------------------------------------------------------------
+
+export interface RegroupInput {
+  /** The instance whose direct replicas are regrouped (it stays their master's master). */
+  readonly master: Instance
+  /** Its direct replicas: as last probed (phase 1), freshly read after draining (phase 2). */
+  readonly replicas: ReadonlyArray<Instance>
+  /** Every known instance (cycle check of `unsafeMoveReason`). */
+  readonly all: ReadonlyArray<Instance>
+  readonly ruleOf: (key: InstanceKey) => PromotionRule
+  readonly policy: RecoveryPolicy
+}
+
+export interface RegroupChoice {
+  readonly candidate: Instance
+  /** The other direct replicas, best first: each moves below the candidate. */
+  readonly others: ReadonlyArray<Instance>
+  readonly log: ReadonlyArray<string>
+}
+
+/**
+ * orchestrator `GetCandidateReplica`/`chooseCandidateReplica` as regroup uses them: the replicas are ordered best
+ * first (most advanced position; promotion rule only breaks ties, so prefer_not loses a tie), and the candidate is
+ * the first one able to master the others and not banned (must_not, PromotionIgnoreHostnameFilters). Unlike
+ * orchestrator, which then falls back to a banned-free replica that masters nobody and loses the replicas it
+ * cannot move, any replica that cannot move safely below the candidate refuses the whole regroup.
+ */
+export const chooseRegroupCandidate = (input: RegroupInput): Either.Either<RegroupChoice, string> => {
+  const m = keyString(input.master.key)
+  if (input.replicas.length === 0) return Either.left(`${m} has no replicas`)
+  const mode = Pos.modeFor(input.replicas)
+  const sorted = sortReplicas(input.replicas, { mode, dataCenter: input.master.dataCenter, ruleOf: input.ruleOf })
+  const major = priorityMajorVersion(input.replicas)
+  const format = priorityBinlogFormat(input.replicas)
+  const rejections = (i: Instance): ReadonlyArray<string> =>
+    [
+      replicaCheckValid(i) ? null : "last check is not valid",
+      i.logBinEnabled ? null : "binary logs are disabled",
+      i.logReplicationUpdatesEnabled ? null : "log_slave_updates is disabled",
+      isBinlogServer(i) ? "is a binlog server" : null,
+      banReason(i, input.ruleOf(i.key), input.policy.promotion),
+      isSmallerMajorVersion(major, Model.majorVersionString(i)) ? `major version above the siblings' most common ${major}` : null,
+      isSmallerBinlogFormat(format, i.binlogFormat) ? `binlog format ${i.binlogFormat} above the siblings' most common ${format}` : null
+    ].filter((r): r is string => r !== null)
+  const log: Array<string> = []
+  let candidate: Instance | undefined
+  for (const [rank, i] of sorted.entries()) {
+    const why = rejections(i)
+    if (why.length === 0) {
+      candidate = i
+      log.push(`regroup: chose ${keyString(i.key)} (rank ${rank} by position, promotion rule ${input.ruleOf(i.key)}, at ${Pos.format(Pos.positionOf(i, mode))})`)
+      break
+    }
+    log.push(`regroup: skipped ${keyString(i.key)} (rank ${rank}): ${why.join(", ")}`)
+  }
+  if (candidate === undefined) return Either.left(`no replica of ${m} can take its siblings: ${log.map((l) => l.replace(/^regroup: skipped /, "")).join("; ")}`)
+  const cand = candidate
+  const others = sorted.filter((i) => i !== cand)
+  const problems = others.flatMap((o) => {
+    const why = unsafeMoveReason(o, cand, input.all, input.policy) ?? cannotReplicateReason(o, cand, input.policy.promotion)
+    return why === null ? [] : [`cannot move ${keyString(o.key)} below ${keyString(cand.key)}: ${why}`]
+  })
+  if (problems.length > 0) return Either.left(problems.join("; "))
+  return Either.right({ candidate: cand, others, log })
+}
+
+/**
+ * regroup-replicas / regroup-replicas-gtid, phase 1: refuse early, on the last probe, what cannot be regrouped
+ * (no replica able to take its siblings, an unsafe move, no GTID); otherwise drain every direct replica's relay
+ * logs (orchestrator stops them "nicely" before sorting: positions are comparable only once applied) and `Decide`
+ * on the drained positions (`planRegroupMoves`). A failure before the replicas move restarts them all where they
+ * were (rollback), so a refused regroup leaves the topology as it was.
+ */
+export const planRegroup = (input: RegroupInput): Either.Either<Plan, PlanRefused> => {
+  const refuse = (reason: string) => Either.left(new PlanRefused({ reason }))
+  if (input.replicas.length === 0) return refuse(`${keyString(input.master.key)} has no replicas`)
+  const kind = gtidKindOf(input.replicas)
+  if (Either.isLeft(kind)) return refuse(kind.left)
+  const dry = chooseRegroupCandidate(input)
+  if (Either.isLeft(dry)) return refuse(dry.left)
+  const replicas = input.replicas.map((r) => plain(r.key))
+  return Either.right({
+    kind: "Regroup",
+    target: plain(input.master.key),
+    clusterName: input.master.clusterName,
+    gtid: kind.right,
+    dialects: dialects([input.master, ...input.replicas]),
+    successor: null,
+    lost: [],
+    steps: [
+      step(
+        { _tag: "DrainRelayLogs", replicas, timeoutSeconds: input.policy.drainTimeoutSeconds },
+        true,
+        "positions are comparable only once every replica has applied what it received (SQL thread first: mariadb.md §5 gotcha 1)"
+      ),
+      step({ _tag: "Decide", requested: null }, true, "choose the candidate on drained positions")
+    ],
+    rollback: [step({ _tag: "StartReplication", keys: replicas }, false, "regroup failed before moving: the replicas resume from their master")],
+    notes: [`by the last probe: ${dry.right.log.join("; ")}`]
+  })
+}
+
+export interface RegroupMoves {
+  readonly candidate: Instance
+  readonly steps: ReadonlyArray<PlannedStep>
+  readonly successor: Key
+  readonly lost: ReadonlyArray<Key>
+  readonly notes: ReadonlyArray<string>
+}
+
+/**
+ * Phase 2, on the drained replicas: the candidate resumes replicating from the master first — it is not promoted,
+ * and the master has every transaction any sibling applied, so a sibling ahead of it (a must_not one, say) is not
+ * lost: `MoveReplicas` waits until the candidate has what each sibling applied before repointing it.
+ */
+export const planRegroupMoves = (plan: Plan, input: RegroupInput): Either.Either<RegroupMoves, PlanRefused> => {
+  const choice = chooseRegroupCandidate(input)
+  if (Either.isLeft(choice)) return Either.left(new PlanRefused({ reason: choice.left }))
+  const { candidate, others, log } = choice.right
+  const c = plain(candidate.key)
+  const moving = others.map((o) => plain(o.key))
+  return Either.right({
+    candidate,
+    successor: c,
+    lost: plan.lost,
+    notes: log,
+    steps: [
+      step({ _tag: "StartReplication", keys: [c] }, true, "the candidate resumes from the master and gets every transaction its siblings have"),
+      ...(moving.length === 0 ? [] : [
+        step(
+          { _tag: "MoveReplicas", replicas: moving, target: c, timeoutSeconds: input.policy.catchUpTimeoutSeconds },
+          true,
+          `move the other replicas of ${keyString(plan.target)} below ${keyString(c)} by GTID, each once the candidate has what it applied`
+        ),
+        step({ _tag: "StartReplication", keys: moving }, false, "best effort: a replica that could not move resumes from its old master")
+      ])
+    ]
   })
 }
 

@@ -116,6 +116,7 @@ export const PlanKind = Schema.Literal(
   "DeadCoMaster",
   "GracefulMasterTakeover",
   "Relocate",
+  "Regroup",
   "TakeMaster",
   "MakeCoMaster"
 )

@@ -16,6 +16,7 @@ import { AppConfig } from "../../core/config/AppConfig.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import { isActive, recoverableCodes } from "../../core/recovery/Gate.js"
 import * as Plan from "../../core/recovery/Plan.js"
+import type { ExecutionResult } from "../../core/recovery/Executor.js"
 import { blockSeconds, hookValuesFor, recoverAnalysis, recoveryPolicy, runPlan } from "../../core/recovery/Recover.js"
 import type { Plan as PlanT } from "../../core/recovery/Step.js"
 import * as Model from "../../core/topology/Instance.js"
@@ -247,7 +248,16 @@ const gracefulRoutes = (auto: boolean) => {
 
 // ---- refactoring --------------------------------------------------------------------------------------------
 
-const refactor = (what: string, plan: (s: Snapshot.Snapshot, all: ReadonlyArray<Instance>) => Either.Either<PlanT, Plan.PlanRefused> | string, moved: InstanceKey | null) =>
+/**
+ * Plans and runs a refactoring. Details = `moved`, or else the successor the plan decided on while running
+ * (regroup's candidate), or else the plan's target; `summary` replaces the message's "done".
+ */
+const refactor = (
+  what: string,
+  plan: (s: Snapshot.Snapshot, all: ReadonlyArray<Instance>) => Either.Either<PlanT, Plan.PlanRefused> | string,
+  moved: InstanceKey | null,
+  summary?: (result: ExecutionResult) => string
+) =>
   Effect.gen(function*() {
     const s = yield* snapshot
     const id = yield* NodeIdentity
@@ -276,8 +286,9 @@ const refactor = (what: string, plan: (s: Snapshot.Snapshot, all: ReadonlyArray<
       replicaHosts: []
     }, true, null)))
     if (!result.successful) return yield* fail(`${what}: ${result.errors.join("; ")}`)
-    const target = moved ?? Key.unsafeMake(p.target.hostname, p.target.port)
-    return envelope(ok(`${what}: done`, keyJson(target)))
+    const decided = result.plan.successor ?? p.target
+    const target = moved ?? Key.unsafeMake(decided.hostname, decided.port)
+    return envelope(ok(`${what}: ${summary === undefined ? "done" : summary(result)}`, keyJson(target)))
   })
 
 const find = (all: ReadonlyArray<Instance>, k: InstanceKey) => all.find((i) => Key.equals(i.key, k))
@@ -302,6 +313,30 @@ const moveReplicas = (what: string) => (p: BelowParams) =>
       )
       return Plan.planRelocate(replicas, target, all, recoveryPolicy(config))
     }, ikey(p.belowHost, p.belowPort)))
+
+/**
+ * regroup-replicas (and -gtid, and the -slaves synonyms): only the GTID method exists here, so both routes regroup
+ * by GTID (orchestrator's regroup-replicas picks GTID when every replica uses it; otherwise we refuse). Details =
+ * the promoted replica's key, as orchestrator; the message keeps orchestrator's "promoted replica: …, lost: …,
+ * moved: …" after our "<command> (gtid):" prefix.
+ */
+const regroup = (what: string) => (p: InstanceParams) =>
+  Effect.flatMap(AppConfig, (config) =>
+    refactor(`${what} (gtid)`, (s, all) => {
+      const master = find(all, ikey(p.host, p.port))
+      if (master === undefined) return `unknown instance ${p.host}:${p.port}`
+      return Plan.planRegroup({
+        master,
+        replicas: Snapshot.replicasOf(s, master.key),
+        all,
+        ruleOf: (k) => Snapshot.promotionRuleOf(s, k),
+        policy: recoveryPolicy(config)
+      })
+    }, null, (r) => {
+      const moved = r.plan.steps.flatMap((x) => (x.step._tag === "MoveReplicas" ? x.step.replicas : []))
+      const promoted = r.plan.successor === null ? "" : `${r.plan.successor.hostname}:${r.plan.successor.port}`
+      return `promoted replica: ${promoted}, lost: ${r.lost.length}, moved: ${moved.length - r.lost.filter((l) => moved.some((m) => m.hostname === l.hostname && m.port === l.port)).length}`
+    }))
 
 export const recoveryHandlers = {
   recover: recover(true),
@@ -397,6 +432,10 @@ export const recoveryHandlers = {
   relocateSlaves: moveReplicas("relocate-replicas"),
   moveReplicasGtid: moveReplicas("move-replicas-gtid"),
   moveSlavesGtid: moveReplicas("move-replicas-gtid"),
+  regroupReplicas: regroup("regroup-replicas"),
+  regroupSlaves: regroup("regroup-replicas"),
+  regroupReplicasGtid: regroup("regroup-replicas"),
+  regroupSlavesGtid: regroup("regroup-replicas"),
   moveBelow: (p: InstanceParams & { readonly siblingHost: string; readonly siblingPort: number }) =>
     Effect.flatMap(AppConfig, (config) =>
       refactor("move-below", (_s, all) => {

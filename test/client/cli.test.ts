@@ -127,7 +127,7 @@ describe("the retry rule's classification of the CLI's endpoints (docs/client.md
     "submit-masters-to-kv-stores/c", "relocate/h/1/h/2", "relocate-replicas/h/1/h/2", "match/h/1/h/2", "match-up/h/1",
     "match-up-replicas/h/1/", "move-up/h/1", "move-below/h/1/h/2", "move-equivalent/h/1/h/2", "move-up-replicas/h/1/",
     "make-co-master/h/1", "take-master/h/1", "move-below-gtid/h/1/h/2", "move-replicas-gtid/h/1/h/2", "repoint/h/1/h/2",
-    "repoint-replicas/h/1/", "take-siblings/h/1", "tag/h/1?tag=a", "untag/h/1?tag=a", "untag-all?tag=a",
+    "repoint-replicas/h/1/", "take-siblings/h/1", "regroup-replicas/h/1", "tag/h/1?tag=a", "untag/h/1?tag=a", "untag-all?tag=a",
     "submit-pool-instances/p?instances=a", "begin-downtime/h/1/o/r/10m", "end-downtime/h/1", "begin-maintenance/h/1/o/r",
     "end-maintenance/h/1", "register-candidate/h/1/prefer", "register-hostname-unresolve/h/1/x",
     "deregister-hostname-unresolve/h/1", "delay-replication/h/1/5", "purge-binary-logs/h/1/b", "recover/h/1",

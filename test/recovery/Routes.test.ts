@@ -39,6 +39,8 @@ describe("recovery routes", () => {
     ["audit-failure-detection/id/5", "auditFailureDetectionById"],
     ["blocked-recoveries/cluster/c1", "blockedRecoveriesByCluster"],
     ["move-below-gtid/h/1/b/2", "moveBelowGtid"],
+    ["regroup-replicas/h/1", "regroupReplicas"],
+    ["regroup-slaves-gtid/h/1", "regroupSlavesGtid"],
     ["recovery-peer-analysis/h/3306", "recoveryPeerAnalysis"]
   ])("%s → %s", (path, expected) => {
     expect(name(path)).toBe(expected)
