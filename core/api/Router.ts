@@ -39,12 +39,16 @@ export const makeRouter = <R extends RouteDef>(table: ReadonlyArray<R>) => {
   // Candidates by first segment, each list in table order (first registered wins): a request looks at the
   // few routes of its first segment instead of scanning the whole table. A route starting with a parameter
   // would be a candidate for every first segment, so it is in every list.
-  const paramFirst = compiled.filter((c) => c.segments[0] !== undefined && "param" in c.segments[0])
-  const byFirst = new Map<string, Array<Compiled<R>>>()
-  for (const c of compiled) {
+  const firstLiteral = (c: Compiled<R>) => {
     const first = c.segments[0]
-    if (first === undefined || !("literal" in first) || byFirst.has(first.literal)) continue
-    byFirst.set(first.literal, compiled.filter((d) => d.segments[0] !== undefined && ("param" in d.segments[0] || (d.segments[0] as { literal: string }).literal === first.literal)))
+    return first !== undefined && "literal" in first ? first.literal : undefined
+  }
+  const paramFirst = compiled.filter((c) => firstLiteral(c) === undefined)
+  const byFirst = new Map<string, ReadonlyArray<Compiled<R>>>()
+  for (const c of compiled) {
+    const literal = firstLiteral(c)
+    if (literal === undefined || byFirst.has(literal)) continue
+    byFirst.set(literal, compiled.filter((d) => [literal, undefined].includes(firstLiteral(d))))
   }
   /** `path` is relative to `/api/` (e.g. "leader-check/503"). */
   return (path: string): Match<R> | undefined => {

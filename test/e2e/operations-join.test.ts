@@ -5,9 +5,8 @@
  * restart: having joined is durable), and rejoins as soon as a peer is back. The never-joined case (exit
  * with status 2) is in raft-cluster.test.ts and operations-membership.test.ts.
  */
-import * as os from "node:os"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster } from "../support/cluster.js"
+import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
 import {
   api,
   commitOps,
@@ -38,7 +37,6 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`
 
 /** For longer than RaftJoinTimeoutSeconds: `m` stays up, unhealthy, not leader, refusing writes. */
 const expectWaitingMember = async (m: Member) => {
@@ -85,7 +83,7 @@ describe("a member whose peers are down", () => {
     expect(waiting.term).toBe(term)
     console.log(
       `${survivor === leader ? "leader" : "follower"} ${survivor.name} alone: raft-health 500 after ${unhealthyAfter} ms, still running ${joinTimeoutSeconds + 2} s ` +
-        `later (${waiting.samples} samples, state ${waiting.state}, term ${waiting.term}; ${load()})`
+        `later (${waiting.samples} samples, state ${waiting.state}, term ${waiting.term}; ${loadNote()})`
     )
     // Its own restart does not make it a stranger: having joined is recorded in RaftDataDir.
     await stopMember(cluster, survivor)
@@ -100,7 +98,7 @@ describe("a member whose peers are down", () => {
     await waitUntil(`${survivor.name} healthy`, async () => (await api(survivor, "raft-health")).body === "healthy")
     console.log(
       `peer back: its process healthy after ${up} ms, leader ${next.name} after ${elected} ms, ` +
-        `${survivor.name} raft-health healthy after ${Date.now() - t1} ms (${load()})`
+        `${survivor.name} raft-health healthy after ${Date.now() - t1} ms (${loadNote()})`
     )
     await commitOps(next, 12, 20)
     await cluster.start(b)

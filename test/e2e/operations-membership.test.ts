@@ -4,9 +4,8 @@
  * nodeX, then raft-remove-peer node3, no restarts); and a node restarted afterwards with its old, unedited
  * RaftNodes keeps the configuration made through the API.
  */
-import * as os from "node:os"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster } from "../support/cluster.js"
+import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
 import {
   api,
   changeMembership,
@@ -37,7 +36,6 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`
 const peers = async (m: Member) => [...((await api(m, "raft-peers")).body as Array<string>)].sort()
 const sortedAddresses = (ms: ReadonlyArray<Member>) => ms.map((m) => m.raftAddress).sort()
 
@@ -55,7 +53,7 @@ describe("RaftNodes the cluster does not share", () => {
     const up = Date.now() - t0
     const child = nY.process!.child
     await waitUntil("nY to exit", () => child.exitCode !== null, 30_000)
-    console.log(`nY: process healthy after ${up} ms, exited with ${child.exitCode} ${Date.now() - t0 - up} ms later (RaftJoinTimeoutSeconds 5; ${load()})`)
+    console.log(`nY: process healthy after ${up} ms, exited with ${child.exitCode} ${Date.now() - t0 - up} ms later (RaftJoinTimeoutSeconds 5; ${loadNote()})`)
     const out = nY.process!.output().split("\n")
     const refused = out.filter((l) => l.includes("refuses this node"))
     const exit = out.filter((l) => l.includes("has not joined the cluster"))
@@ -113,7 +111,7 @@ describe("replacing a node online", () => {
     })
     console.log(
       `online replacement: nX process healthy ${up} ms after its start, tables equal after ${caughtUp} ms, ` +
-        `n3 out of every configuration after ${Date.now() - t0} ms (${load()})`
+        `n3 out of every configuration after ${Date.now() - t0} ms (${loadNote()})`
     )
     // n3 still runs but is out: it never answers leader-check 200, and the others keep committing.
     const { leader: newLeader } = await leaderAmong(cluster, remaining, 30_000)

@@ -5,9 +5,8 @@
  * hear a majority never answers 200 once another node has, and after healing all converge on one leader
  * with equal replicated tables. Needs root (nft, and running nodes as other uids), as raft-partition does.
  */
-import * as os from "node:os"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster } from "../support/cluster.js"
+import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
 import {
   commitOps,
   cut,
@@ -42,7 +41,6 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`
 /** Packets that `from`'s process sends to `to`'s raft port are dropped: from → to is cut, to → from is not. */
 const drop = (from: Member, to: Member) => `meta skuid ${uids.get(from)} tcp dport ${to.raftPort} drop`
 
@@ -93,11 +91,11 @@ describe("asymmetric raft partitions", () => {
     const s = await raftStatus(deaf)
     console.log(
       `leader can send, not receive: its last 200 ${lastOld} ms after the cut, ${next.name} elected after ${elected} ms; ` +
-        `the cut-off node is ${s?.State} at term ${s?.Term} (${samples.length} samples; ${load()})`
+        `the cut-off node is ${s?.State} at term ${s?.Term} (${samples.length} samples; ${loadNote()})`
     )
     expect(s?.HasLease).toBe(false)
     const converged = await healAndConverge("leader-deaf")
-    console.log(`healed: one leader, all following with equal tables after ${converged} ms (${load()})`)
+    console.log(`healed: one leader, all following with equal tables after ${converged} ms (${loadNote()})`)
   }, 120_000)
 
   it("a follower cut off from the leader only (it still reaches the other follower) never answers 200 and does not depose the leader", async () => {
@@ -118,14 +116,14 @@ describe("asymmetric raft partitions", () => {
     const leadersSeen = [...new Set(samples.flatMap((x) => x.leaders.map((m) => m.name)))]
     console.log(
       `follower cut from the leader only: leaders seen ${leadersSeen.join(", ")}; leader term ${before} → ${after.Term}; ` +
-        `cut-off node ${s.State} at term ${s.Term}, leader "${s.Leader}" (${samples.length} samples over ${Date.now() - t0} ms; ${load()})`
+        `cut-off node ${s.State} at term ${s.Term}, leader "${s.Leader}" (${samples.length} samples over ${Date.now() - t0} ms; ${loadNote()})`
     )
     expect(samples.some((x) => x.leaders.includes(cutOff))).toBe(false)
     // PreVote: its failed elections did not raise anyone's term.
     expect(s.Term).toBe(before)
     expect(s.Healthy).toBe(false)
     const converged = await healAndConverge("follower-cut")
-    console.log(`healed: all following one leader with equal tables after ${converged} ms (${load()})`)
+    console.log(`healed: all following one leader with equal tables after ${converged} ms (${loadNote()})`)
     expect((await raftStatus(bridge))?.Healthy).toBe(true)
   }, 120_000)
 
@@ -147,10 +145,10 @@ describe("asymmetric raft partitions", () => {
     const s = await raftStatus(mute)
     console.log(
       `leader can receive, not send: its last 200 ${lastOld} ms after the cut, ${next.name} elected after ${elected} ms; ` +
-        `the muted node is ${s?.State} of ${s?.Leader} at term ${s?.Term} (${samples.length} samples; ${load()})`
+        `the muted node is ${s?.State} of ${s?.Leader} at term ${s?.Term} (${samples.length} samples; ${loadNote()})`
     )
     expect(s?.State).toBe("Follower")
     const converged = await healAndConverge("leader-mute")
-    console.log(`healed: all following one leader with equal tables after ${converged} ms (${load()})`)
+    console.log(`healed: all following one leader with equal tables after ${converged} ms (${loadNote()})`)
   }, 120_000)
 })

@@ -4,9 +4,8 @@
  * it), checking that a leader exists whenever a majority of the configuration is up and that nX ends up
  * with the replicated tables.
  */
-import * as os from "node:os"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster } from "../support/cluster.js"
+import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
 import {
   allLogLines,
   api,
@@ -38,7 +37,6 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`
 
 const leaderAmong = (among: ReadonlyArray<Member>) => leaderAmongOf(cluster, among, 30_000)
 
@@ -57,7 +55,7 @@ describe("replacing a node: the guide's rolling path", () => {
 
     await stopMember(cluster, n3)
     let phase = await leaderAmong([n1, n2])
-    console.log(`n3 stopped: leader ${phase.leader.name} (${phase.millis} ms; ${load()})`)
+    console.log(`n3 stopped: leader ${phase.leader.name} (${phase.millis} ms; ${loadNote()})`)
 
     const newList = [n1.raftAddress, n2.raftAddress]
     const nX = await newMember(cluster, "nodeX", [])
@@ -79,11 +77,11 @@ describe("replacing a node: the guide's rolling path", () => {
     const restarted = Date.now()
     await cluster.start(n1)
     phase = await leaderAmong([n1, n2, nX])
-    console.log(`n1 restarted with the new RaftNodes: leader ${phase.leader.name} after ${phase.millis} ms (${load()})`)
+    console.log(`n1 restarted with the new RaftNodes: leader ${phase.leader.name} after ${phase.millis} ms (${loadNote()})`)
     // n1 and nX, a majority of the new list, now ask for it: the leader adds nX, then removes n3. As in
     // any rolling restart, the operator waits for that (raft-peers) before restarting the next node.
     await waitUntil("the configuration to become the new list", async () => (await peers(n1)).join() === [...newList].sort().join(), 30_000)
-    console.log(`configuration [n1,n2,nX] ${Date.now() - restarted} ms after n1 was started with it (${load()})`)
+    console.log(`configuration [n1,n2,nX] ${Date.now() - restarted} ms after n1 was started with it (${loadNote()})`)
     await commitOps(phase.leader, 30, 40)
     await expectSameTables(cluster, phase.leader, nX)
 
@@ -91,7 +89,7 @@ describe("replacing a node: the guide's rolling path", () => {
     setRaftNodes(n2, newList)
     await stopMember(cluster, n2)
     phase = await leaderAmong([n1, nX])
-    console.log(`n2 down: leader ${phase.leader.name} among n1 and nX after ${phase.millis} ms (${load()})`)
+    console.log(`n2 down: leader ${phase.leader.name} among n1 and nX after ${phase.millis} ms (${loadNote()})`)
     await commitOps(phase.leader, 40, 50)
     await cluster.start(n2)
     phase = await leaderAmong([n1, n2, nX])

@@ -5,7 +5,8 @@
  * leads, and the restarted node catches up in its own database.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, type ClusterMember, mutateRetrying503, startCluster } from "../support/cluster.js"
+import { mutate, waitUntil } from "../support/operations.js"
+import { type Cluster, type ClusterMember, startCluster } from "../support/cluster.js"
 import { Credentials, Shape, startTopology, type Topology } from "../harness/Topology.js"
 
 let topology: Topology
@@ -36,7 +37,6 @@ afterAll(async () => {
   }
 })
 
-const mutate = mutateRetrying503
 
 const downtimes = async (m: ClusterMember): Promise<ReadonlyArray<string>> =>
   (await topology.master.query(
@@ -45,13 +45,6 @@ const downtimes = async (m: ClusterMember): Promise<ReadonlyArray<string>> =>
     { user: "admin" }
   )).map((r) => String(r.hostname))
 
-const waitUntil = async (what: string, check: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((res) => setTimeout(res, 50))
-  }
-}
 
 describe("a three-node raft cluster on MySQL backends (one database per node)", () => {
   it("has exactly one leader, and each node migrated its own database", async () => {
@@ -68,7 +61,7 @@ describe("a three-node raft cluster on MySQL backends (one database per node)", 
     const follower = cluster.members.find((m) => m !== leader)!
     const r = await mutate(`${follower.url}/api/begin-downtime/db1.example/3306/ops/mysql-backend/1h`)
     expect(r.status).toBe(200)
-    expect(await r.json()).toMatchObject({ Code: "OK", Message: "Downtime begun: db1.example:3306" })
+    expect(r.body).toMatchObject({ Code: "OK", Message: "Downtime begun: db1.example:3306" })
     await waitUntil("the downtime in every database", async () =>
       (await Promise.all(cluster.members.map(downtimes))).every((d) => d.includes("db1.example")))
   })
@@ -81,7 +74,7 @@ describe("a three-node raft cluster on MySQL backends (one database per node)", 
     console.log(`MySQL backends: new leader after kill -9 in ${Date.now() - t0} ms`)
     expect(next).not.toBe(leader)
     const r = await mutate(`${next.url}/api/begin-downtime/db2.example/3306/ops/after-failover`)
-    expect((await r.json() as { Code: string }).Code).toBe("OK")
+    expect((r.body as { Code: string }).Code).toBe("OK")
     await cluster.start(leader)
     await waitUntil("the restarted node's catch-up", async () => (await downtimes(leader)).includes("db2.example"), 20_000)
     expect(await downtimes(leader)).toEqual(expect.arrayContaining(["db1.example", "db2.example"]))

@@ -3,7 +3,8 @@
  * forwarding, replication of ops to every backend, failover after kill -9 and catch-up on restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, mutateRetrying503, startCluster } from "../support/cluster.js"
+import { mutate } from "../support/operations.js"
+import { type Cluster, startCluster } from "../support/cluster.js"
 import { runOrchestrator } from "../support/nodeProcess.js"
 
 let cluster: Cluster
@@ -15,7 +16,6 @@ afterAll(async () => {
   await cluster?.stopAll()
 })
 
-const mutate = mutateRetrying503
 
 const downtimes = (m: Cluster["members"][number]) =>
   cluster.query(m, "SELECT hostname FROM database_instance_downtime ORDER BY hostname").map((r) => r.hostname)
@@ -55,7 +55,7 @@ describe("a three-node raft cluster", () => {
     const follower = cluster.members.find((m) => m !== leader)!
     const r = await mutate(`${follower.url}/api/begin-downtime/db1.example/3306/ops/raft-test/1h`)
     expect(r.status).toBe(200)
-    expect(await r.json()).toMatchObject({ Code: "OK", Message: "Downtime begun: db1.example:3306" })
+    expect(r.body).toMatchObject({ Code: "OK", Message: "Downtime begun: db1.example:3306" })
     // Acknowledged after commit on the leader; followers apply within a heartbeat or two.
     const deadline = Date.now() + 5000
     while (cluster.members.some((m) => !downtimes(m).includes("db1.example")) && Date.now() < deadline) {
@@ -73,7 +73,7 @@ describe("a three-node raft cluster", () => {
     console.log(`failover after kill -9: new leader answered leader-check 200 after ${Date.now() - t0} ms`)
     expect(next).not.toBe(leader)
     const r = await mutate(`${next.url}/api/begin-downtime/db2.example/3306/ops/after-failover`)
-    expect((await r.json() as { Code: string }).Code).toBe("OK")
+    expect((r.body as { Code: string }).Code).toBe("OK")
     await cluster.start(leader)
     const deadline = Date.now() + 10_000
     while (!downtimes(leader).includes("db2.example") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50))

@@ -23,7 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { isRoot } from "../harness/MariaDbInstall.js"
 import { type MariaDbInstance, Shape, startTopology, type Topology } from "../harness/Topology.js"
 import { scalar, seqOf, setupSchema, startWriter } from "../recovery/support.js"
-import { type Cluster, type ClusterMember, startCluster } from "../support/cluster.js"
+import { type Cluster, type ClusterMember, startCluster, loadNote } from "../support/cluster.js"
 import { analysisOn as nodeAnalysis, awaitAllSeeHealthy, awaitFailover, lostTransactions } from "../support/failover.js"
 
 const root = isRoot()
@@ -42,7 +42,6 @@ const outputs = new Map<string, string>()
 const leaders = new Set<string>()
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`
 
 const waitFor = async <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = 30_000): Promise<A> => {
   const deadline = Date.now() + timeoutMs
@@ -160,7 +159,7 @@ beforeAll(async () => {
   })
   await cluster.waitForLeader(30_000)
   await allSeeHealthy(master, replicas, 60_000)
-  console.log(`setup: topology, 3 nodes, every node sees the master healthy after ${Date.now() - t0} ms (${load()})`)
+  console.log(`setup: topology, 3 nodes, every node sees the master healthy after ${Date.now() - t0} ms (${loadNote()})`)
 }, 120_000)
 
 afterEach(({ task }) => {
@@ -222,7 +221,7 @@ describe("recovery with 3 raft nodes", () => {
       for (const r of replicas) await r.query("START SLAVE IO_THREAD", [], { user: "admin" })
     }
     await allSeeHealthy(master, replicas)
-    console.log(`quorum: healed, every node sees the master healthy again after ${Date.now() - t0} ms (${load()})`)
+    console.log(`quorum: healed, every node sees the master healthy again after ${Date.now() - t0} ms (${loadNote()})`)
   }, 90_000)
 
   it("(a) kill -9 the master: one recovery, by the leader, replicated to every node; writable new master, replicas repointed", async () => {
@@ -289,7 +288,7 @@ describe("recovery with 3 raft nodes", () => {
     console.log(
       `kill -9: healed after ${failover.millis} ms (recovery ran ${Number(r.end_recovery) - Number(cluster.query(leader, `SELECT start_active_period AS s FROM topology_recovery WHERE uid = '${r.uid}'`)[0]?.["s"])} ms), ` +
         `by ${runner?.name} (leader ${leader.name}), ${String(agreeing["CountAdditionalAgreeingNodes"])} other node(s) agreeing; ` +
-        `writer committed ${writer.committed()}, received per replica ${[...failover.received.values()].map((v) => v - base).join("/")}, lost ${lost} (${load()})`
+        `writer committed ${writer.committed()}, received per replica ${[...failover.received.values()].map((v) => v - base).join("/")}, lost ${lost} (${loadNote()})`
     )
     master = successor
     replicas = others
@@ -351,7 +350,7 @@ describe("recovery with 3 raft nodes", () => {
     expect(runs.slice(1).every((l) => running().some((m) => l === `pre ${master.port} ${m.process?.child.pid}`))).toBe(true)
     console.log(
       `leader killed mid-recovery: hook after ${hookAt - t0} ms, ${next.name} leads ${electedAt - killedAt} ms after the kill, ` +
-        `healed ${failover.millis} ms after the kill (${load()})\n${steps.map((s) => s.slice(0, 160)).join("\n")}`
+        `healed ${failover.millis} ms after the kill (${loadNote()})\n${steps.map((s) => s.slice(0, 160)).join("\n")}`
     )
     master = successor
     replicas = others

@@ -147,16 +147,6 @@ export const startCluster = async (
   return cluster
 }
 
-/**
- * GETs a mutation URL, retrying while the answer is 503: a 503 means the op was refused before it was
- * proposed (no leader known yet, or this node is not the leader and knows no other), so a retry cannot
- * apply it twice. Anything else — including 500 "may still be committed" — is returned as is.
- */
-export const mutateRetrying503 = async (url: string): Promise<Response> => {
-  for (let attempt = 0; ; attempt++) {
-    const r = await fetch(url)
-    if (r.status !== 503 || attempt >= 50) return r
-    await r.arrayBuffer()
-    await new Promise((res) => setTimeout(res, 100))
-  }
-}
+
+/** The 1-minute load average, printed beside measured times (they depend on it on a shared 2-core machine). */
+export const loadNote = () => `load ${os.loadavg()[0]!.toFixed(1)}`
