@@ -322,7 +322,10 @@ export const make = Effect.gen(function*() {
       const suspects = all.filter((a) => emergentCodes.has(a.analysis) || a.countReplicasFailingToConnectToMaster > 0)
       yield* expediteOnce(suspects.flatMap((a) => [a.analyzedInstanceKey, ...(a.analyzedInstanceMasterKey === null ? [] : [a.analyzedInstanceMasterKey]), ...a.replicas]), now)
       const entries = all.filter((a) => detectionCodes.has(a.analysis))
-      if (entries.length === 0) return suspects.length > 0
+      // A master with replicas whose probe fails or hangs is not a failure yet (its replicas may still see it),
+      // but the next pass should come in 200 ms, not 1 s: a hung master's replicas report losing it only when
+      // their own read times out (slave_net_timeout), and that moment should not wait for a 1 s pass.
+      if (entries.length === 0) return suspects.length > 0 || all.some((a) => !a.lastCheckValid && a.countReplicas > 0)
       // Detections and new recoveries only while this node verifiably leads (running ones go on: see watcherStep).
       if (!(yield* stillLeading)) return true
       const busy = yield* Ref.get(running)

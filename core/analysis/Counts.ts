@@ -75,10 +75,17 @@ export const replicaCheckValid = (i: Instance): boolean =>
 /**
  * The analyzed instance's validity. A NULL `last_attempted_check` passes: orchestrator's column is NOT
  * NULL with a 1971 default, which always satisfies the bound.
+ *
+ * The slack is the instance's own poll interval + ReasonableInstanceCheckSeconds. Orchestrator uses
+ * InstancePollSeconds for every instance; a master with replicas is probed every `masterPollSeconds` here
+ * (discovery marks last_attempted_check every second while a probe hangs), so a hung master leaves the valid
+ * window 2–3 s after it stopped answering instead of 6–7 s. Invalid alone is only UnreachableMaster; a failover
+ * still needs the replicas to agree that they lost it.
  */
 export const lastCheckValid = (i: Instance, policy: S.AnalysisPolicy): boolean => {
   if (!replicaCheckValid(i) || i.lastSeenAt === null) return false
-  const slackMs = (policy.instancePollSeconds + policy.reasonableInstanceCheckSeconds) * 1000
+  const pollSeconds = isAnalysisMaster(i) && i.replicas.length > 0 ? policy.masterPollSeconds : policy.instancePollSeconds
+  const slackMs = (pollSeconds + policy.reasonableInstanceCheckSeconds) * 1000
   return i.lastAttemptedCheckAt === null || i.lastAttemptedCheckAt <= i.lastSeenAt + slackMs
 }
 

@@ -30,6 +30,11 @@ import * as Stale from "./StaleCoordinates.js"
 /** The configuration values analysis uses (pure functions get policy, never the global config). */
 export interface AnalysisPolicy {
   readonly instancePollSeconds: number
+  /**
+   * How often a master with replicas is probed (ours, `MasterPollMillis`, capped by InstancePollSeconds), in
+   * seconds. It replaces InstancePollSeconds in such a master's hung-probe slack (see `Counts.lastCheckValid`).
+   */
+  readonly masterPollSeconds: number
   readonly reasonableInstanceCheckSeconds: number
   readonly reasonableReplicationLagSeconds: number
   /** Resolved: orchestrator's 0 means "= ReasonableReplicationLagSeconds" (config.go postReadAdjustments). */
@@ -54,6 +59,7 @@ export interface PromotionPolicy {
 
 export const defaultAnalysisPolicy: AnalysisPolicy = {
   instancePollSeconds: 5,
+  masterPollSeconds: 1,
   reasonableInstanceCheckSeconds: 1,
   reasonableReplicationLagSeconds: 10,
   reasonableLockedSemiSyncMasterSeconds: 10,
@@ -76,6 +82,7 @@ export const analysisPolicy = (c: OrchestratorConfig): AnalysisPolicy => {
   const extra = c as unknown as { readonly EnforceExactSemiSyncReplicas?: unknown }
   return {
     instancePollSeconds: c.InstancePollSeconds,
+    masterPollSeconds: c.MasterPollMillis > 0 ? Math.min(c.InstancePollSeconds, c.MasterPollMillis / 1000) : c.InstancePollSeconds,
     reasonableInstanceCheckSeconds: c.ReasonableInstanceCheckSeconds,
     reasonableReplicationLagSeconds: c.ReasonableReplicationLagSeconds,
     reasonableLockedSemiSyncMasterSeconds: c.ReasonableLockedSemiSyncMasterSeconds === 0

@@ -11,6 +11,7 @@ import {
   coMasters,
   dead,
   failingToConnect,
+  key,
   master,
   now,
   partial,
@@ -90,6 +91,33 @@ describe("dead and unreachable masters", () => {
       "m1:3306 DeadMaster R=1/VR=1/VRR=0/FC=1 actionable",
       "r1:3306 FirstTierReplicaFailingToConnectToMaster R=0/VR=0/VRR=0/FC=0"
     ])
+  })
+
+  it("a master that lists replicas is probed every MasterPollMillis: its hung-probe slack is that + 1 s", () => {
+    const withReplicas: Instance = { ...m, replicas: [key("r1")] }
+    const hung = (ageSeconds: number): Instance => ({
+      ...withReplicas,
+      lastSeenAt: now - ageSeconds * sec,
+      lastCheckedAt: now - ageSeconds * sec,
+      lastAttemptedCheckAt: now
+    })
+    const r1 = replica("r1", withReplicas, failingToConnect)
+    expect(run([hung(2), r1])).toEqual([
+      "m1:3306 MasterSingleReplicaNotReplicating R=1/VR=1/VRR=0/FC=1",
+      "r1:3306 FirstTierReplicaFailingToConnectToMaster R=0/VR=0/VRR=0/FC=0"
+    ])
+    expect(run([hung(3), r1])).toEqual([
+      "m1:3306 DeadMaster R=1/VR=1/VRR=0/FC=1 actionable",
+      "r1:3306 FirstTierReplicaFailingToConnectToMaster R=0/VR=0/VRR=0/FC=0"
+    ])
+    // MasterPollMillis = 0 (masters on the InstancePollSeconds cadence): orchestrator's slack again.
+    expect(run([hung(3), r1], policy({ masterPollSeconds: 5 }))).toEqual([
+      "m1:3306 MasterSingleReplicaNotReplicating R=1/VR=1/VRR=0/FC=1",
+      "r1:3306 FirstTierReplicaFailingToConnectToMaster R=0/VR=0/VRR=0/FC=0"
+    ])
+    // Replicas that still replicate from it: no failover on the master's probe alone (its last complete probe
+    // succeeded, so orchestrator's UnreachableMaster also wants a replica failing to connect).
+    expect(run([hung(3), replica("r1", withReplicas)])).toEqual([])
   })
 })
 
