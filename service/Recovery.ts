@@ -34,7 +34,7 @@ import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
 import { Discovery } from "../core/discovery/Discovery.js"
 import { runHooks } from "../core/recovery/Executor.js"
-import { agreeingCodes, detectionCodes, gate, quorumOf } from "../core/recovery/Gate.js"
+import { agreeingCodes, detectionCodes, gate, genericCodes, quorumOf } from "../core/recovery/Gate.js"
 import { blockSeconds, hookValuesFor, recoverAnalysis, resumeRecovery } from "../core/recovery/Recover.js"
 import * as Key from "../core/topology/InstanceKey.js"
 import { LeaderUris } from "./raft/RaftServices.js"
@@ -287,6 +287,8 @@ export const make = Effect.gen(function*() {
 
   const leaderLoop = Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
+    /** Generic-code detections being registered (their fibers run beside the pass). */
+    const registering = new Set<string>()
     // Everything committed in earlier terms must be applied here before the backend is read: a new raft leader
     // can hold its lease before its own term has committed anything, and a recovery record its predecessor
     // wrote last would then be missing — neither resumed nor blocking, with a fresh recovery started beside it.
@@ -333,6 +335,18 @@ export const make = Effect.gen(function*() {
       const disabled = yield* repo.isGlobalRecoveriesDisabled
       for (const a of entries) {
         if (busy.has(a.clusterDetails.clusterName)) continue
+        if (genericCodes.has(a.analysis)) {
+          // orchestrator's checkAndRecoverGenericProblem: detection and its hooks only, in a fiber of its own (as
+          // orchestrator's goroutine per entry) so a slow OnFailureDetection hook never delays a failover.
+          const id = `${Key.format(a.analyzedInstanceKey)} ${a.analysis}`
+          if (registering.has(id)) continue
+          registering.add(id)
+          yield* FiberSet.run(fibers, registerDetection(a).pipe(
+            Effect.catchAllCause((c) => Effect.logWarning("recovery: cannot register detection", { instance: id }, c)),
+            Effect.ensuring(Effect.sync(() => registering.delete(id)))
+          ))
+          continue
+        }
         const detection = yield* registerDetection(a)
         if (!detection.ok) continue
         const verdict = gate({

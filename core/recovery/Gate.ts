@@ -31,15 +31,22 @@ export const recoverableCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>
 ])
 
 /**
- * The codes whose detection the leader registers (`register-failure-detection`, OnFailureDetectionProcesses):
- * the recoverable ones, and DeadIntermediateMasterAndReplicas, which orchestrator hands to its generic (detection
- * only) function. orchestrator's other generic codes (UnreachableMaster, DeadMasterAndReplicas, ...) are not
- * registered yet.
+ * orchestrator's generic codes (`checkAndRecoverGenericProblem`): the leader registers their detection and runs
+ * OnFailureDetectionProcesses once per detection period, and recovers nothing — gates, blocks and quorum do not
+ * apply (orchestrator's filters and anti-flapping live in the recovery functions these codes do not have).
  */
-export const detectionCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
-  ...recoverableCodes,
-  "DeadIntermediateMasterAndReplicas"
+export const genericCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([
+  "DeadMasterAndReplicas",
+  "UnreachableMasterWithLaggingReplicas",
+  "UnreachableMaster",
+  "AllMasterReplicasNotReplicating",
+  "AllMasterReplicasNotReplicatingOrDead",
+  "DeadIntermediateMasterAndReplicas",
+  "UnreachableIntermediateMasterWithLaggingReplicas"
 ])
+
+/** The codes whose detection the leader registers (`register-failure-detection`, OnFailureDetectionProcesses). */
+export const detectionCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([...recoverableCodes, ...genericCodes])
 
 /** An intermediate master that other nodes cannot reach either, whatever its replicas report. */
 const deadIntermediateMasterCodes: ReadonlySet<AnalysisCode> = new Set<AnalysisCode>([

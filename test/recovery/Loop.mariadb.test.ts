@@ -4,6 +4,9 @@
  * (blocked-recoveries); a manual `recover` of a downtimed master still runs; graceful-master-takeover; an
  * unsafe relocate is refused and changes nothing.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { layerSingleNode } from "../../core/node/Leadership.js"
@@ -35,7 +38,9 @@ describe("recovery loop and manual operations", () => {
     Effect.gen(function*() {
       const topo = yield* topology(3)
       yield* Effect.promise(() => setupSchema(topo))
-      const c = config(topo)
+      const hookFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "orc-loop-")), "detections")
+      const c = config(topo, { OnFailureDetectionProcesses: [`echo "{failureType} {failedHost}:{failedPort}" >> ${hookFile}`] })
+      const hookLines = () => (fs.existsSync(hookFile) ? fs.readFileSync(hookFile, "utf8").trim().split("\n") : [])
       const layer = RecoveryService.layer.pipe(
         Layer.provideMerge(layerSingleNode({ raftAddress: "", httpUri: "http://127.0.0.1:3000" })),
         Layer.provideMerge(recoveryLayer(c))
@@ -49,6 +54,17 @@ describe("recovery loop and manual operations", () => {
       yield* discovery.discover(key(topo.master.key))
       yield* waitFor("4 instances", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
 
+      // 0. A generic code (orchestrator's checkAndRecoverGenericProblem): every replica stops replicating →
+      // AllMasterReplicasNotReplicating is registered and its OnFailureDetection hook runs, and nothing is recovered.
+      for (const r of topo.replicas) yield* Effect.promise(() => r.query("STOP SLAVE"))
+      const generic = yield* waitFor("a generic detection", Effect.map(repo.readFailureDetections(10, 0), (ds) =>
+        ds.find((d) => d.key.port === topo.master.port && d.analysis === "AllMasterReplicasNotReplicating")))
+      expect(generic.isActionable).toBe(false)
+      yield* waitFor("its detection hook", Effect.sync(() => (hookLines().includes(`AllMasterReplicasNotReplicating 127.0.0.1:${topo.master.port}`) ? true : undefined)))
+      for (const r of topo.replicas) yield* Effect.promise(() => r.query("START SLAVE"))
+      yield* waitFor("replicating again", Effect.map(analysisOf(c, topo.master.key, ["AllMasterReplicasNotReplicating"]), (a) => (a === undefined ? true : undefined)).pipe(Effect.provide(ctx)))
+      expect((yield* repo.readRecoveries(10, 0)).length).toBe(0)
+
       // 1. kill -9: the loop detects and recovers on its own.
       const t0 = Date.now()
       yield* Effect.promise(() => topo.master.kill9())
@@ -59,6 +75,7 @@ describe("recovery loop and manual operations", () => {
       expect(yield* Effect.promise(() => scalar(newMaster, "SELECT @@read_only"))).toBe("0")
       const detections = yield* repo.readFailureDetections(10, 0)
       expect(detections.some((d) => d.key.port === topo.master.port && d.analysis.startsWith("DeadMaster"))).toBe(true)
+      expect(hookLines().some((l) => l.startsWith("DeadMaster") && l.endsWith(`127.0.0.1:${topo.master.port}`))).toBe(true)
 
       // 2. The new master dies too: the same cluster is in its active period → blocked, not recovered.
       const others = topo.replicas.filter((r) => r.port !== newMaster.port)
