@@ -31,9 +31,12 @@ export const applyOp = (op: Op, index?: number): Effect.Effect<ReadonlyArray<Rea
       case "forget":
         yield* repo.forgetInstance(op.key)
         return [{ _tag: "Forgotten", key: op.key }]
-      case "forget-cluster":
+      case "forget-cluster": {
+        // Every node stops polling the members (else its next probe would bring the rows back).
+        const members = yield* repo.readClusterInstances(op.clusterName)
         yield* repo.forgetCluster(op.clusterName)
-        return none
+        return members.map((m): Reaction => ({ _tag: "Forgotten", key: { hostname: m.key.hostname, port: m.key.port } }))
+      }
       case "begin-downtime":
         yield* repo.beginDowntime(op)
         return none

@@ -186,7 +186,7 @@ export const instanceHandlers = {
       const name = yield* clusterNameOf(s, p.clusterHint)
       const members = s.instances.filter((i) => i.clusterName === name)
       yield* propose({ _tag: "forget-cluster", clusterName: name })
-      // The forget-cluster op has no per-instance reaction: stop polling the members here.
+      // Every node stops polling the members when it applies the op (its Forgotten reactions); here at once too.
       const discovery = yield* Discovery
       for (const i of members) yield* discovery.forget(i.key)
       return envelope(ok(`Cluster forgotten: ${name}`))

@@ -5,6 +5,9 @@ import { layerSqlite } from "../../adapters/backend/Backend.js"
 import { Repository } from "../../core/backend/Repository.js"
 import { applyOp } from "../../core/ops/Apply.js"
 import { decodeOp, encodeOp, Op } from "../../core/ops/Op.js"
+import * as Model from "../../core/topology/Instance.js"
+import * as Key from "../../core/topology/InstanceKey.js"
+import { toRecord } from "../../core/topology/InstanceRecord.js"
 
 const memory = () => layerSqlite({ filename: ":memory:" }) as Layer.Layer<Repository, never>
 const k1 = { hostname: "db1", port: 3306 }
@@ -155,4 +158,20 @@ describe("replicated ops", () => {
       { numRuns: 40 }
     )
   })
+})
+
+describe("forget-cluster", () => {
+  it.effect("forgets every member and tells each node to stop polling them (a Forgotten reaction per member)", () =>
+    Effect.gen(function*() {
+      const repo = yield* Repository
+      const member = (host: string, cluster: string) =>
+        toRecord({ ...Model.empty(Key.unsafeMake(host, 3306)), clusterName: cluster, lastCheckedAt: 1, lastSeenAt: 1 })
+      yield* repo.writeInstances([member("a", "a:3306"), member("b", "a:3306"), member("c", "c:3306")])
+      const reactions = yield* applyOp({ _tag: "forget-cluster", clusterName: "a:3306" }, 1)
+      assert.deepStrictEqual(
+        [...reactions].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+        [{ _tag: "Forgotten", key: { hostname: "a", port: 3306 } }, { _tag: "Forgotten", key: { hostname: "b", port: 3306 } }]
+      )
+      assert.deepStrictEqual((yield* repo.readInstances).map((r) => r.key.hostname), ["c"])
+    }).pipe(Effect.provide(memory())))
 })
