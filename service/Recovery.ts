@@ -33,9 +33,13 @@ import { Leadership, type RaftState } from "../core/node/Leadership.js"
 import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
 import { Discovery } from "../core/discovery/Discovery.js"
+import { TopologySql } from "../core/discovery/TopologySql.js"
 import { runHooks } from "../core/recovery/Executor.js"
 import { agreeingCodes, detectionCodes, gate, genericCodes, quorumOf } from "../core/recovery/Gate.js"
 import { blockSeconds, hookValuesFor, recoverAnalysis, resumeRecovery } from "../core/recovery/Recover.js"
+import * as Control from "../core/topology/Control.js"
+import type { Instance } from "../core/topology/Instance.js"
+import * as Model from "../core/topology/Instance.js"
 import * as Key from "../core/topology/InstanceKey.js"
 import { LeaderUris } from "./raft/RaftServices.js"
 
@@ -97,6 +101,20 @@ const emergentCodes: ReadonlySet<string> = new Set<AnalysisCode>([
   "UnreachableIntermediateMaster",
   "DeadIntermediateMasterAndReplicas"
 ])
+
+/**
+ * orchestrator's `emergentlyRestartReplicationOnTopologyInstanceReplicas`: an unreachable master (or intermediate
+ * master) whose replicas all lag gets their IO threads restarted, so each replica reconnects and says whether it
+ * can still reach it. Not on MariaDB GTID replicas: restarting the IO thread there drops the relay logs.
+ */
+const laggingCodes: ReadonlySet<string> = new Set<AnalysisCode>([
+  "UnreachableMasterWithLaggingReplicas",
+  "UnreachableIntermediateMasterWithLaggingReplicas"
+])
+/** orchestrator: a replica's emergency restart is not repeated within 30 s... */
+const EMERGENT_RESTART_THROTTLE_MS = 30_000
+/** ...and a master whose replicas were restarted is not failed over for 5 s (they briefly show "Connecting"). */
+const EMERGENCY_GRACE_MS = 5_000
 
 /** HTTP URIs of the other raft nodes, as configured or derived (may name this node: see `quorumPeers`). */
 export const peerUris = (
@@ -276,6 +294,8 @@ export const make = Effect.gen(function*() {
     })
 
   const discovery = yield* Discovery
+  const topologySql = yield* TopologySql
+  const restartScope = yield* Effect.scope
   const lastExpedited = new Map<string, number>()
   /** Re-probes each key at most once a second (a hung server must not be hammered). */
   const expediteOnce = (keys: ReadonlyArray<Key.InstanceKey>, now: number) => {
@@ -284,6 +304,33 @@ export const make = Effect.gen(function*() {
     if (lastExpedited.size > 10_000) lastExpedited.clear()
     return due.length === 0 ? Effect.void : discovery.expedite(due)
   }
+
+  const restartedAt = new Map<string, number>()
+  const emergencyGrace = new Map<string, number>()
+  const emergentRestarts = (lagging: ReadonlyArray<ReplicationAnalysis>, instances: ReadonlyArray<Instance>, now: number) =>
+    Effect.gen(function*() {
+      const byKey = new Map(instances.map((i) => [Key.format(i.key), i]))
+      for (const a of lagging) {
+        const masterId = Key.format(a.analyzedInstanceKey)
+        if (now - (restartedAt.get(masterId) ?? 0) < EMERGENT_RESTART_THROTTLE_MS) continue
+        restartedAt.set(masterId, now)
+        emergencyGrace.set(masterId, now + EMERGENCY_GRACE_MS)
+        for (const k of a.replicas) {
+          const replica = byKey.get(Key.format(k))
+          const id = Key.format(k)
+          if (replica === undefined || Model.usingMariaDbGtid(replica) || now - (restartedAt.get(id) ?? 0) < EMERGENT_RESTART_THROTTLE_MS) continue
+          restartedAt.set(id, now)
+          const syntax = Control.syntaxOf(replica)
+          yield* topologySql.execute(k, Control.script([Control.stopReplication(syntax, "IO_THREAD"), Control.startReplication(syntax, "IO_THREAD")])).pipe(
+            Effect.tap(() => Effect.logInfo("recovery: emergently restarted replication", { instance: id, analysis: a.analysis })),
+            Effect.catchAll((e) => Effect.logWarning("recovery: emergent restart failed", { instance: id }, e.message)),
+            Effect.forkIn(restartScope)
+          )
+        }
+      }
+      if (restartedAt.size > 10_000) restartedAt.clear()
+      for (const [id, until] of emergencyGrace) if (until <= now) emergencyGrace.delete(id)
+    })
 
   const leaderLoop = Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
@@ -323,6 +370,9 @@ export const make = Effect.gen(function*() {
       // a master, an intermediate master or a co-master alike.
       const suspects = all.filter((a) => emergentCodes.has(a.analysis) || a.countReplicasFailingToConnectToMaster > 0)
       yield* expediteOnce(suspects.flatMap((a) => [a.analyzedInstanceKey, ...(a.analyzedInstanceMasterKey === null ? [] : [a.analyzedInstanceMasterKey]), ...a.replicas]), now)
+      // Restarts change MySQL state: the leader only (orchestrator runs them on every node).
+      const lagging = all.filter((a) => laggingCodes.has(a.analysis))
+      if (lagging.length > 0 && (yield* leadership.isLeader)) yield* emergentRestarts(lagging, [...snapshot.instances.values()], now)
       const entries = all.filter((a) => detectionCodes.has(a.analysis))
       // A master with replicas whose probe fails or hangs is not a failure yet (its replicas may still see it),
       // but the next pass should come in 200 ms, not 1 s: a hung master's replicas report losing it only when
@@ -333,9 +383,13 @@ export const make = Effect.gen(function*() {
       const busy = yield* Ref.get(running)
       const recoveries = yield* repo.readRecoveries(200, 0)
       const disabled = yield* repo.isGlobalRecoveriesDisabled
-      for (const a of entries) {
-        if (busy.has(a.clusterDetails.clusterName)) continue
-        if (genericCodes.has(a.analysis)) {
+      for (const entry of entries) {
+        if (busy.has(entry.clusterDetails.clusterName)) continue
+        // orchestrator's emergency graceful period: within 5 s of restarting its replicas, a DeadMaster is generic.
+        const graceful = (emergencyGrace.get(Key.format(entry.analyzedInstanceKey)) ?? 0) > now &&
+          (entry.analysis === "DeadMaster" || entry.analysis === "DeadMasterAndSomeReplicas")
+        const a: ReplicationAnalysis = graceful ? { ...entry, isActionableRecovery: false } : entry
+        if (graceful || genericCodes.has(a.analysis)) {
           // orchestrator's checkAndRecoverGenericProblem: detection and its hooks only, in a fiber of its own (as
           // orchestrator's goroutine per entry) so a slow OnFailureDetection hook never delays a failover.
           const id = `${Key.format(a.analyzedInstanceKey)} ${a.analysis}`
@@ -372,8 +426,8 @@ export const make = Effect.gen(function*() {
             continue
           }
         }
-        const entry: ReplicationAnalysis = { ...a, countAdditionalAgreeingNodes: agreeing }
-        yield* FiberSet.run(fibers, exclusive(a.clusterDetails.clusterName, recoverAnalysis(entry, {
+        const agreed: ReplicationAnalysis = { ...a, countAdditionalAgreeingNodes: agreeing }
+        yield* FiberSet.run(fibers, exclusive(a.clusterDetails.clusterName, recoverAnalysis(agreed, {
           requested: null,
           runHooks: true,
           command: "",

@@ -12,11 +12,15 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Repository } from "../../core/backend/Repository.js"
 import { defaults, type OrchestratorConfig } from "../../core/config/OrchestratorConfig.js"
-import { Leadership, type RaftState } from "../../core/node/Leadership.js"
+import { TopologySql } from "../../core/discovery/TopologySql.js"
+import { Leadership, layerSingleNode, type RaftState } from "../../core/node/Leadership.js"
 import { CommandLog } from "../../core/ops/CommandLog.js"
 import { planMessage } from "../../core/recovery/Executor.js"
 import type { Plan } from "../../core/recovery/Step.js"
+import type { Instance } from "../../core/topology/Instance.js"
+import { toRecord } from "../../core/topology/InstanceRecord.js"
 import * as RecoveryService from "../../service/Recovery.js"
+import { dead, master, replica } from "../analysis/fixtures.js"
 import { recoveryLayer, waitFor } from "./support.js"
 
 const base: OrchestratorConfig = {
@@ -264,5 +268,42 @@ describe("the quorum round", () => {
       const third = yield* Context.get(ctx2, RecoveryService.Recoveries).agreement(k, "DeadMaster")
       expect(third).toMatchObject({ agreeing: 0, needed: 1, asked: 1, voters: 3 })
       expect(third.votes).toEqual([{ uri: unreachable.uri, agrees: false, seen: "UnreachableMaster" }])
+    }), 30_000)
+})
+
+describe("emergent operations", () => {
+  it.scopedLive("UnreachableMasterWithLaggingReplicas: the leader restarts the IO threads of its replicas, except MariaDB GTID ones", () =>
+    Effect.gen(function*() {
+      const statements: Array<string> = []
+      const recording = Layer.succeed(TopologySql, {
+        execute: (k, s) => Effect.sync(() => {
+          statements.push(`${k.hostname}:${k.port} ${s.text}`)
+          return []
+        })
+      })
+      const mysql8 = { flavor: "MySQL", version: "8.0.36", versionComment: "MySQL Community Server - GPL" } as const
+      const m = master("10.9.0.1", mysql8)
+      // MySQL replicas with auto-position (no Using_Gtid column: null).
+      const mysqlReplica = (host: string, lag: number): Instance => {
+        const r = replica(host, m, { lag }, { ...mysql8 })
+        return { ...r, replication: { ...r.replication!, usingGtid: null, autoPosition: true } }
+      }
+      const r1 = mysqlReplica("10.9.0.2", 60)
+      const r2 = mysqlReplica("10.9.0.3", 45)
+      const r3 = replica("10.9.0.4", m, { lag: 50, usingGtid: "Slave_Pos" })
+      const c: OrchestratorConfig = { ...base, RaftEnabled: false, RaftNodes: [], InstancePollSeconds: 60 }
+      const layer = RecoveryService.layer.pipe(
+        Layer.provideMerge(layerSingleNode({ raftAddress: "", httpUri: "http://127.0.0.1:3001" })),
+        Layer.provideMerge(recoveryLayer(c, recording))
+      )
+      const ctx = yield* Layer.build(layer)
+      const repo = Context.get(ctx, Repository)
+      yield* repo.writeInstances([dead(m), r1, r2, r3].map((i) => toRecord({ ...i, clusterName: "10.9.0.1:3306" })))
+      yield* waitFor("the restarts", Effect.sync(() => (statements.length >= 2 ? true : undefined)), 10_000)
+      yield* Effect.sleep("500 millis")
+      expect([...statements].sort()).toEqual([
+        "10.9.0.2:3306 STOP REPLICA IO_THREAD; START REPLICA IO_THREAD",
+        "10.9.0.3:3306 STOP REPLICA IO_THREAD; START REPLICA IO_THREAD"
+      ])
     }), 30_000)
 })

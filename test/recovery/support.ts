@@ -17,6 +17,7 @@ import * as AppConfig from "../../core/config/AppConfig.js"
 import { defaults, type OrchestratorConfig } from "../../core/config/OrchestratorConfig.js"
 import { Discovery } from "../../core/discovery/Discovery.js"
 import { Prober } from "../../core/discovery/Prober.js"
+import { TopologySql } from "../../core/discovery/TopologySql.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import * as CommandLog from "../../core/ops/CommandLog.js"
 import * as Key from "../../core/topology/InstanceKey.js"
@@ -45,11 +46,14 @@ const identity = Layer.succeed(NodeIdentity, {
   startedAt: 0
 })
 
-/** Everything the executor needs, over a real topology. */
-export const recoveryLayer = (c: OrchestratorConfig) => {
+/** Everything the executor needs, over a real topology (`topologySql`: another TopologySql, e.g. a recording one). */
+export const recoveryLayer = (
+  c: OrchestratorConfig,
+  topologySql: Layer.Layer<TopologySql, never, AppConfig.AppConfig> = MysqlTopologySql.layer
+) => {
   const base = Layer.mergeAll(layerSqlite({ filename: ":memory:" }), AppConfig.layer(c), identity)
   const prober = Layer.scoped(Prober, MysqlProber.make(MysqlProber.optionsFromConfig(c)))
-  return Layer.mergeAll(DiscoveryService.layer, MysqlTopologySql.layer, ShellHookRunner.layer).pipe(
+  return Layer.mergeAll(DiscoveryService.layer, topologySql, ShellHookRunner.layer).pipe(
     Layer.provideMerge(Layer.mergeAll(CommandLog.layerLocal, prober).pipe(Layer.provideMerge(base)))
   )
 }
