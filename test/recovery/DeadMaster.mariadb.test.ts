@@ -102,6 +102,45 @@ describe("DeadMaster recovery on MariaDB GTID", () => {
       )
     }), 120_000)
 
+  it.scopedLive("a hung master (SIGSTOP) under writes: DeadMaster once its replicas time out, then promoted, nothing lost", () =>
+    Effect.gen(function*() {
+      const topo = yield* topology
+      yield* Effect.promise(() => setupSchema(topo))
+      // InstancePollSeconds at orchestrator's default: the master is still probed every MasterPollMillis (1 s).
+      const c = config(topo, { InstancePollSeconds: 5 })
+      const { ctx, discovery, repo } = yield* build(c)
+      yield* discovery.discover(key(topo.master.key))
+      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+      const writer = yield* Effect.promise(() => startWriter(topo.master, topo.credentials))
+      yield* Effect.sleep("500 millis")
+      yield* Effect.promise(() => topo.master.sigstop())
+      const stoppedAt = Date.now()
+      yield* Effect.addFinalizer(() => Effect.promise(() => topo.master.sigcont().catch(() => undefined)))
+      yield* Effect.promise(() => writer.stop())
+      const analysis = yield* waitFor(
+        "DeadMaster of the hung master",
+        analysisOf(c, topo.master.key, ["DeadMaster", "DeadMasterAndSomeReplicas"]).pipe(Effect.provide(ctx))
+      )
+      const detectedAt = Date.now()
+      const received = yield* Effect.promise(() =>
+        Promise.all(topo.replicas.map(async (r) => seqOf(String((await r.slaveStatus())?.["Gtid_IO_Pos"] ?? ""))))
+      )
+      const outcome = yield* recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(
+        Effect.provide(ctx)
+      )
+      expect(outcome._tag).toBe("Done")
+      if (outcome._tag !== "Done") return
+      expect(outcome.result.successful).toBe(true)
+      const successor = outcome.result.successor!
+      const newMaster = topo.instance(successor.port)
+      expect(yield* Effect.promise(() => scalar(newMaster, "SELECT @@read_only"))).toBe("0")
+      for (const r of topo.replicas.filter((x) => x.port !== successor.port)) {
+        expect(Number((yield* Effect.promise(() => r.slaveStatus()))?.["Master_Port"])).toBe(successor.port)
+      }
+      expect(seqOf(yield* Effect.promise(() => scalar(newMaster, "SELECT @@gtid_slave_pos")))).toBeGreaterThanOrEqual(Math.max(...received))
+      console.log(`hung master: DeadMaster ${detectedAt - stoppedAt} ms after SIGSTOP, recovered ${Date.now() - detectedAt} ms later`)
+    }), 120_000)
+
   it.scopedLive("a failing PreFailover hook aborts: nothing is changed on the replicas", () =>
     Effect.gen(function*() {
       const topo = yield* topology
