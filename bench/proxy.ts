@@ -1,5 +1,5 @@
 /**
- * orchestrator-proxy benchmark: `npx tsx bench/proxy.ts [--seconds 5] [--switches 12]`.
+ * orchestrator-proxy benchmark: `npx tsx bench/proxy.ts [--seconds 5] [--rounds 3] [--switches 12]`.
  *
  * Three processes: fake orchestrator nodes (one process, three ports), the proxy (the real
  * `bin/orchestrator-proxy.js` when dist/ is built — `npx tsc -p tsconfig.build.json`), and this
@@ -9,7 +9,9 @@
  * - added latency: sequential keep-alive GETs of a small JSON, direct to the leader vs through the
  *   proxy, interleaved; p50/p99 of each and their difference;
  * - throughput: 64 concurrent keep-alive clients through the proxy for --seconds; requests/s and
- *   the proxy process's CPU use;
+ *   the proxy process's CPU use; the same through a minimal node:http pipe proxy (yardstick), in
+ *   --rounds alternating rounds (default 3), reported as the median round of each and the median
+ *   ratio of their CPU per request;
  * - leader switch: with the default 500 ms interval, the time from the fake nodes switching leader
  *   to the first request the proxy forwards to the new leader (requests every 2 ms).
  * Prints a table and one JSON line.
@@ -128,6 +130,7 @@ if (role === "nodes") {
   send({ t: "ready", ports: [server.port] })
 } else {
   const seconds = Number(arg("seconds", "5"))
+  const rounds = Math.max(1, Number(arg("rounds", "3")))
   const switches = Number(arg("switches", "12"))
   const hasTaskset = arg("pin", "false") === "true" && spawnSync("taskset", ["-c", "0", "true"]).status === 0
   const children: Array<ChildProcess> = []
@@ -250,11 +253,23 @@ if (role === "nodes") {
       const c1 = await cpuOf(proc, viaProc)
       return { rps: (done / wall) * 1000, wall, done, failed, cpuCores: (c1 - c0) / 1000 / wall, cpuMicrosPerRequest: (c1 - c0) / done }
     }
-    const ours = await load(proxyPort, proxyProc, built)
+    // Alternating rounds, proxy then yardstick: on a shared machine both see the same conditions,
+    // and the median round of each (and of their ratio) is less at the mercy of one bad moment.
     const pipeProc = start(["--role", "pipe", "--upstream", String(nodePorts[0])], "0")
     const pipePort = (await next(pipeProc, "ready")).ports[0]!
-    const pipe = await load(pipePort, pipeProc, false)
+    const oursRuns: Array<Awaited<ReturnType<typeof load>>> = []
+    const pipeRuns: Array<Awaited<ReturnType<typeof load>>> = []
+    for (let r = 0; r < rounds; r++) {
+      oursRuns.push(await load(proxyPort, proxyProc, built))
+      pipeRuns.push(await load(pipePort, pipeProc, false))
+    }
     pipeProc.kill("SIGTERM")
+    const medianRun = (runs: ReadonlyArray<Awaited<ReturnType<typeof load>>>) =>
+      [...runs].sort((a, b) => a.cpuMicrosPerRequest - b.cpuMicrosPerRequest)[Math.floor((runs.length - 1) / 2)]!
+    const ours = medianRun(oursRuns)
+    const pipe = medianRun(pipeRuns)
+    const ratios = oursRuns.map((o, i) => o.cpuMicrosPerRequest / pipeRuns[i]!.cpuMicrosPerRequest).sort((a, b) => a - b)
+    const ratioToPipe = ratios[Math.floor((ratios.length - 1) / 2)]!
     const { done, failed, rps, wall } = ours
     const proxyCpu = ours.cpuCores
 
@@ -302,7 +317,15 @@ if (role === "nodes") {
           requestsPerSecond: Math.round(pipe.rps),
           cpuMicrosPerRequest: pipe.cpuMicrosPerRequest,
           requestsPerCoreSecond: Math.round(1e6 / pipe.cpuMicrosPerRequest)
-        }
+        },
+        /** Median over the rounds of (proxy CPU per request) / (yardstick CPU per request) in the same round. */
+        ratioToPipe,
+        rounds: oursRuns.map((o, i) => ({
+          proxyCpuMicrosPerRequest: Math.round(o.cpuMicrosPerRequest),
+          proxyRequestsPerSecond: Math.round(o.rps),
+          pipeCpuMicrosPerRequest: Math.round(pipeRuns[i]!.cpuMicrosPerRequest),
+          pipeRequestsPerSecond: Math.round(pipeRuns[i]!.rps)
+        }))
       },
       leaderSwitchMillis: {
         intervalMillis: 500,
@@ -325,6 +348,11 @@ if (role === "nodes") {
     )
     console.log(
       `| minimal node:http pipe proxy (yardstick) | ${Math.round(pipe.rps)} req/s, ${pipe.cpuMicrosPerRequest.toFixed(0)} µs → ${result.throughput.pipeProxy.requestsPerCoreSecond} req/s per core | |`
+    )
+    console.log(
+      `| proxy / yardstick CPU per request (median of ${rounds} alternating rounds) | ${ratioToPipe.toFixed(2)}× (rounds: ${
+        result.throughput.rounds.map((r) => `${r.proxyCpuMicrosPerRequest}/${r.pipeCpuMicrosPerRequest} µs`).join(", ")
+      }) | |`
     )
     console.log(
       `| leader switch visible (500 ms interval) | p50 ${result.leaderSwitchMillis.p50} ms, max ${result.leaderSwitchMillis.max} ms (${switchMillis.length} switches) | ≤ 600 ms |`

@@ -42,7 +42,8 @@ export interface ConnectionInfo {
   /**
    * Aborted when the client goes away; defaults to `request.signal`. A server wrapper may pass it
    * here instead of on the Request (cheaper in Node, whose Request follows a given signal with a
-   * listener and a finalization registry).
+   * listener and a finalization registry). It may be shared by several requests — `serve` passes
+   * one per client connection — the handler only listens to it.
    */
   readonly signal?: AbortSignal | undefined
 }
@@ -99,9 +100,108 @@ const endToEnd = (headers: Headers): Array<[string, string]> => {
 
 /** Whether a response carries anything the proxy must not pass on (usually Connection/Keep-Alive from Node upstreams). */
 const needsCleaning = (headers: Headers): boolean => {
-  for (const name of hopByHop) if (headers.has(name)) return true
-  const enc = headers.get("content-encoding")
-  return enc !== null && enc !== "identity"
+  let dirty = false
+  headers.forEach((value, name) => {
+    if (hopByHop.has(name) || (name === "content-encoding" && value !== "identity")) dirty = true
+  })
+  return dirty
+}
+
+/** What the request's headers say about forwarding, gathered in the same pass that copies them. */
+interface Incoming {
+  host: string | undefined
+  connection: string | undefined
+  forwardedFor: string | undefined
+  forwardedProto: boolean
+  forwardedHost: boolean
+}
+
+/**
+ * The request's end-to-end headers to send on, in one pass: without hop-by-hop headers (Host
+ * included, and those Connection names), Accept-Encoding and X-Forwarded-For, which `forward` sets
+ * itself.
+ */
+const forwardedHeaders = (headers: Headers, seen: Incoming): Array<[string, string]> => {
+  const out: Array<[string, string]> = []
+  headers.forEach((value, name) => {
+    if (hopByHop.has(name)) {
+      if (name === "host") seen.host = value
+      else if (name === "connection") seen.connection = value
+    } else if (name === "x-forwarded-for") seen.forwardedFor = value
+    else if (name !== "accept-encoding") {
+      if (name === "x-forwarded-proto") seen.forwardedProto = true
+      else if (name === "x-forwarded-host") seen.forwardedHost = true
+      out.push([name, value])
+    }
+  })
+  const listed = namedByConnection(seen.connection)
+  if (listed !== undefined) {
+    if (listed.includes("x-forwarded-for")) seen.forwardedFor = undefined
+    if (listed.includes("x-forwarded-proto")) seen.forwardedProto = false
+    if (listed.includes("x-forwarded-host")) seen.forwardedHost = false
+    for (let i = out.length - 1; i >= 0; i--) if (listed.includes(out[i]![0])) out.splice(i, 1)
+  }
+  return out
+}
+
+/**
+ * The header names a Connection header lists (hop-by-hop too), or undefined when it lists none
+ * beyond keep-alive (itself hop-by-hop): the usual `keep-alive` needs no splitting.
+ */
+const namedByConnection = (connection: string | undefined): ReadonlyArray<string> | undefined => {
+  if (connection === undefined || connection === "keep-alive") return undefined
+  const listed = connection.split(",").map((t) => t.trim().toLowerCase())
+  return listed.some((t) => t !== "keep-alive" && t !== "") ? listed : undefined
+}
+
+/**
+ * The parts of a Request's URL the proxy uses, without parsing it again: `request.url` is already
+ * a serialized absolute URL (scheme://host/path?query#fragment, no credentials). Anything else is
+ * left to the URL parser.
+ */
+interface Target {
+  /** `http` or `https`. */
+  readonly scheme: string
+  readonly host: string
+  readonly pathname: string
+  /** Path and query, as sent upstream (the fragment never is). */
+  readonly path: string
+}
+const splitUrl = (href: string): Target => {
+  const schemeEnd = href.indexOf("://")
+  const hostEnd = schemeEnd < 0 ? -1 : href.indexOf("/", schemeEnd + 3)
+  const host = hostEnd < 0 ? "" : href.slice(schemeEnd + 3, hostEnd)
+  if (hostEnd < 0 || host === "" || host.includes("@") || host.includes("?") || host.includes("#")) {
+    const url = new URL(href)
+    return { scheme: url.protocol.slice(0, -1), host: url.host, pathname: url.pathname, path: `${url.pathname}${url.search}` }
+  }
+  const hash = href.indexOf("#", hostEnd)
+  const path = hash < 0 ? href.slice(hostEnd) : href.slice(hostEnd, hash)
+  const query = path.indexOf("?")
+  const pathname = query < 0 ? path : path.slice(0, query)
+  // As URL.search, an empty query ("/p?") is no query.
+  return { scheme: href.slice(0, schemeEnd), host, pathname, path: query === path.length - 1 ? pathname : path }
+}
+
+/**
+ * Client-gone signals, each with one listener that aborts the forwards in flight for it. A server
+ * wrapper passes one signal per connection (ConnectionInfo.signal): a request then registers in a
+ * set instead of adding and removing an event listener (costly in Node) each time.
+ */
+const clientForwards = new WeakMap<AbortSignal, Set<AbortController>>()
+const watchClient = (signal: AbortSignal, forward: AbortController): Set<AbortController> => {
+  let set = clientForwards.get(signal)
+  if (set === undefined) {
+    const forwards = new Set<AbortController>()
+    set = forwards
+    clientForwards.set(signal, forwards)
+    signal.addEventListener("abort", () => {
+      for (const c of forwards) c.abort(signal.reason)
+      forwards.clear()
+    })
+  }
+  set.add(forward)
+  return set
 }
 
 export const normalizeNode = (url: string): string => url.trim().replace(/\/+$/, "").replace(/\/api$/, "")
@@ -258,52 +358,42 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
     else void pollNow()
   }
 
-  const forward = async (target: string, request: Request, url: URL, info?: ConnectionInfo): Promise<Response> => {
-    const headers = endToEnd(request.headers)
-    let xff: string | undefined
-    let proto = false
-    let host = false
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i]![0]
-      if (name === "accept-encoding") headers.splice(i--, 1)
-      else if (name === "x-forwarded-for") {
-        xff = headers[i]![1]
-        headers.splice(i--, 1)
-      } else if (name === "x-forwarded-proto") proto = true
-      else if (name === "x-forwarded-host") host = true
-    }
+  const forward = async (target: string, request: Request, url: Target, info?: ConnectionInfo): Promise<Response> => {
+    const seen: Incoming = { host: undefined, connection: undefined, forwardedFor: undefined, forwardedProto: false, forwardedHost: false }
+    const headers = forwardedHeaders(request.headers, seen)
     // orchestrator's own raft reverse proxy drops Accept-Encoding too; fetch would otherwise ask
     // for gzip and hand back a decoded body under the upstream's Content-Encoding.
     headers.push(["accept-encoding", "identity"])
+    const xff = seen.forwardedFor
     const remote = info?.remoteAddress
     if (remote !== undefined && remote !== "") headers.push(["x-forwarded-for", xff === undefined ? remote : `${xff}, ${remote}`])
     else if (xff !== undefined) headers.push(["x-forwarded-for", xff])
     // Set by a load balancer in front (which saw the original scheme and host): kept.
-    if (!proto) headers.push(["x-forwarded-proto", url.protocol.replace(/:$/, "")])
-    if (!host) headers.push(["x-forwarded-host", request.headers.get("host") ?? url.host])
+    if (!seen.forwardedProto) headers.push(["x-forwarded-proto", url.scheme])
+    if (!seen.forwardedHost) headers.push(["x-forwarded-host", seen.host ?? url.host])
 
     // One controller for both the deadline and the client going away (cheaper than AbortSignal.any
-    // on every request).
+    // on every request); the client signal aborts it through `watchClient`'s set.
     const abort = new AbortController()
     const timer = setTimeout(() => abort.abort(new ForwardTimeout()), forwardTimeoutMillis)
     const clientSignal = info?.signal ?? request.signal
-    const onClientAbort = () => abort.abort(clientSignal.reason)
-    clientSignal.addEventListener("abort", onClientAbort, { once: true })
-    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD"
+    const watching = watchClient(clientSignal, abort)
+    const method = request.method
+    const body = method === "GET" || method === "HEAD" ? null : request.body
     const init: RequestInit & { duplex?: "half" } = {
-      method: request.method,
+      method,
       headers,
       redirect: "manual",
       signal: abort.signal
     }
-    if (hasBody) {
-      init.body = request.body
+    if (body !== null) {
+      init.body = body
       init.duplex = "half"
     }
     try {
       notifyForward(target)
-      const res = await fetchImpl(`${target}${url.pathname}${url.search}`, init)
-      if (!needsCleaning(res.headers) && request.method !== "HEAD") return res
+      const res = await fetchImpl(`${target}${url.path}`, init)
+      if (method !== "HEAD" && !needsCleaning(res.headers)) return res
       const out = new Headers(endToEnd(res.headers))
       const enc = out.get("content-encoding")
       if (enc !== null && enc !== "identity") {
@@ -311,14 +401,14 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
         out.delete("content-encoding")
         out.delete("content-length")
       }
-      return new Response(request.method === "HEAD" ? null : res.body, {
+      return new Response(method === "HEAD" ? null : res.body, {
         status: res.status,
         statusText: res.statusText,
         headers: out
       })
     } finally {
       clearTimeout(timer)
-      clientSignal.removeEventListener("abort", onClientAbort)
+      watching.delete(abort)
     }
   }
 
@@ -335,7 +425,7 @@ export const makeProxyHandler = (options: ProxyOptions): ProxyHandler => {
     )
 
   const handler = async (request: Request, info?: ConnectionInfo): Promise<Response> => {
-    const url = new URL(request.url)
+    const url = splitUrl(request.url)
     if (url.pathname === "/proxy/health" || url.pathname === "/proxy/health/") {
       return new Response(request.method === "HEAD" ? null : JSON.stringify(status()), {
         status: 200,

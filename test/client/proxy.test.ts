@@ -324,6 +324,127 @@ describe("orchestrator-proxy over node:http", () => {
     }
   })
 
+  it("through node:http: drops the headers the leader's Connection names, keeps each Set-Cookie, sends Host, X-Forwarded-* and the exact path", async () => {
+    setLeader(nodes, 0)
+    nodes[0]!.custom = (req, res) => {
+      if (!req.url?.startsWith("/api/cookies")) return false
+      res.writeHead(201, "Made", [
+        "Content-Type", "text/plain",
+        "Connection", "keep-alive, X-Hop",
+        "X-Hop", "drop me",
+        "X-Kept", "yes",
+        "Set-Cookie", "a=1; Path=/",
+        "Set-Cookie", "b=2; Path=/"
+      ])
+      res.end("made")
+      return true
+    }
+    const h = makeProxyHandler({ nodes: nodes.map((n) => n.url), intervalMillis: 60_000, fetch: makeNodeFetch() })
+    handlers.push(h)
+    await h.pollNow()
+    const server = await serve(h, { host: "127.0.0.1", port: await freePort() })
+    try {
+      const got = await new Promise<{ status: number; message: string; raw: Array<string>; text: string }>((resolve, reject) => {
+        http
+          .get(
+            {
+              host: "127.0.0.1",
+              port: server.port,
+              path: "/api/cookies/a%20b?x=1&y=%C3%BC#frag",
+              headers: { Connection: "keep-alive, X-Private", "X-Private": "no", "X-Forwarded-Proto": "https", "X-Other": "yes" }
+            },
+            (res) => {
+              let text = ""
+              res.on("data", (d) => (text += d))
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, message: res.statusMessage ?? "", raw: res.rawHeaders, text }))
+            }
+          )
+          .on("error", reject)
+      })
+      expect(got.status).toBe(201)
+      expect(got.message).toBe("Made")
+      expect(got.text).toBe("made")
+      const names = got.raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
+      expect(names).not.toContain("x-hop")
+      expect(names.filter((n) => n === "content-length")).toHaveLength(1)
+      const cookies = got.raw.filter((_, i) => i % 2 === 1 && got.raw[i - 1]!.toLowerCase() === "set-cookie")
+      expect(cookies).toEqual(["a=1; Path=/", "b=2; Path=/"])
+      expect(got.raw[got.raw.findIndex((n) => n.toLowerCase() === "x-kept") + 1]).toBe("yes")
+      const seen = nodes[0]!.seen.at(-1)!
+      expect(seen.url).toBe("/api/cookies/a%20b?x=1&y=%C3%BC")
+      expect(seen.headers.host).toBe(`127.0.0.1:${nodes[0]!.port}`)
+      expect(seen.headers["x-private"]).toBeUndefined()
+      expect(seen.headers["x-other"]).toBe("yes")
+      expect(seen.headers["x-forwarded-proto"]).toBe("https")
+      expect(seen.headers["x-forwarded-host"]).toBe(`127.0.0.1:${server.port}`)
+      expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1")
+      expect(seen.headers["accept-encoding"]).toBe("identity")
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("through node:http: a client that goes away aborts its forward, and the connection's next requests still work", async () => {
+    setLeader(nodes, 0)
+    whoServes()
+    let upstreamClosed: () => void = () => {}
+    const closed = new Promise<void>((r) => (upstreamClosed = r))
+    nodes[0]!.custom = (req, res) => {
+      if (req.url !== "/api/slow") return false
+      res.on("close", () => upstreamClosed())
+      return true
+    }
+    const h = makeProxyHandler({ nodes: nodes.map((n) => n.url), intervalMillis: 60_000, fetch: makeNodeFetch() })
+    handlers.push(h)
+    await h.pollNow()
+    const server = await serve(h, { host: "127.0.0.1", port: await freePort() })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const ask = (path: string) =>
+        new Promise<string>((resolve, reject) => {
+          http
+            .get({ host: "127.0.0.1", port: server.port, path, agent }, (res) => {
+              let text = ""
+              res.on("data", (d) => (text += d))
+              res.on("end", () => resolve(text))
+            })
+            .on("error", reject)
+        })
+      // Keep-alive requests on one connection: each one's forward is watched and released.
+      for (let i = 0; i < 20; i++) expect(await ask("/api/whoami")).toBe('"n1"')
+      const slow = http.get({ host: "127.0.0.1", port: server.port, path: "/api/slow" })
+      slow.on("error", () => undefined)
+      while (!nodes[0]!.seen.some((r) => r.url === "/api/slow")) await new Promise((r) => setTimeout(r, 5))
+      slow.destroy()
+      await closed
+      expect(await ask("/api/whoami")).toBe('"n1"')
+    } finally {
+      agent.destroy()
+      await server.close()
+    }
+  })
+
+  it("makeNodeFetch: sends a string body with its length, the URL's credentials as Basic auth, and rejects at once when already aborted", async () => {
+    let seenBody = ""
+    nodes[0]!.custom = (req, res) => {
+      if (req.url !== "/echo") return false
+      req.setEncoding("utf8")
+      req.on("data", (d: string) => (seenBody += d))
+      req.on("end", () => res.writeHead(200, { "Content-Type": "text/plain" }).end("ok"))
+      return true
+    }
+    const f = makeNodeFetch()
+    const res = await f(`http://u%40x:p@127.0.0.1:${nodes[0]!.port}/echo`, { method: "POST", body: "héllo", headers: { "Content-Type": "text/plain" } })
+    expect(await res.text()).toBe("ok")
+    expect(seenBody).toBe("héllo")
+    const seen = nodes[0]!.seen.at(-1)!
+    expect(seen.headers["content-length"]).toBe(String(Buffer.byteLength("héllo")))
+    expect(seen.headers["transfer-encoding"]).toBeUndefined()
+    expect(seen.headers.authorization).toBe(`Basic ${Buffer.from("u@x:p").toString("base64")}`)
+    const aborted = AbortSignal.abort(new Error("gone"))
+    await expect(f(`http://127.0.0.1:${nodes[0]!.port}/echo`, { signal: aborted })).rejects.toMatchObject({ name: "AbortError" })
+  })
+
   it("serves /proxy/health and 503 through node:http", async () => {
     const h = manual()
     await h.pollNow()
