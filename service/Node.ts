@@ -4,12 +4,8 @@
  * layer, so interrupting the program (SIGTERM/SIGINT) closes the HTTP listener after in-flight
  * requests, interrupts every fiber (raft, probes) and closes the stores and the backend, in that order.
  */
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpServer from "@effect/platform/HttpServer"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Effect, Layer, PubSub } from "effect"
 import * as crypto from "node:crypto"
-import * as http from "node:http"
 import * as os from "node:os"
 import * as Backend from "../adapters/backend/Backend.js"
 import { Repository } from "../core/backend/Repository.js"
@@ -20,7 +16,7 @@ import { NodeIdentity } from "../core/node/NodeIdentity.js"
 import type { Reaction } from "../core/ops/Apply.js"
 import * as CommandLog from "../core/ops/CommandLog.js"
 import { analysisHandlers } from "./http/AnalysisHandlers.js"
-import { makeApp } from "./http/Api.js"
+import { makeHandler } from "./http/Api.js"
 import { checkAuthConfig, makeAuthenticator } from "./http/Auth.js"
 import { controlHandlers } from "./http/ControlHandlers.js"
 import { leaderGate } from "./http/LeaderGate.js"
@@ -30,6 +26,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./http/MetricsEndpoint.j
 import { raftHandlers } from "./http/RaftHandlers.js"
 import { replicatedHandlers } from "./http/ReplicatedHandlers.js"
 import { json, type Reply, text } from "./http/Reply.js"
+import * as HttpFront from "./http/Server.js"
 import type { Discovery } from "../core/discovery/Discovery.js"
 import * as DiscoveryService from "./Discovery.js"
 import * as RecoveryLayers from "./RecoveryLayers.js"
@@ -108,10 +105,14 @@ type AppServices =
   | TopologySql
   | HookRunner
 
-/** The HTTP server on ListenAddress serving the API. */
+/**
+ * The HTTP server on ListenAddress serving the API: a plain node:http server in front of the application
+ * (service/http/Server.ts; the @effect/platform server's per-request machinery cost more CPU than most
+ * handlers). No tracing span per request: nothing exports spans; Prometheus metrics count requests.
+ */
 const httpLayer = (c: OrchestratorConfig) => {
   const { host, port } = parseListenAddress(c.ListenAddress)
-  const app = makeApp<AppServices>({
+  const handle = makeHandler<AppServices>({
     urlPrefix: c.URLPrefix,
     handlers: allHandlers,
     authenticate: makeAuthenticator(c),
@@ -119,17 +120,9 @@ const httpLayer = (c: OrchestratorConfig) => {
     middleware: leaderGate({ forwardTimeoutMillis: 10_000 }),
     extra: extraRoutes
   })
-  return HttpServer.serve(app).pipe(
-    // No tracing span per request: nothing exports spans, and building one (attributes, headers) was a
-    // visible share of a request's CPU under load. Prometheus metrics (/metrics) count requests instead.
-    HttpMiddleware.withTracerDisabledWhen(() => true),
-    Layer.provide(NodeHttpServer.layer(() => {
-      const server = http.createServer()
-      // Idle keep-alive sockets must not hold shutdown open (Node closes idle ones on close()).
-      server.keepAliveTimeout = 5_000
-      return server
-    }, host === undefined ? { port } : { port, host }))
-  )
+  // Idle keep-alive sockets must not hold shutdown open (Node closes idle ones on close()).
+  const listen = { port, keepAliveTimeoutMillis: 5_000, ...(host === undefined ? {} : { host }) }
+  return Layer.scopedDiscard(HttpFront.serve(handle, listen))
 }
 
 /** Without raft: the single node is the leader and applies ops directly. */

@@ -50,7 +50,7 @@ export const sendAppend = (w: Work, to: NodeId, sendIfEmpty: boolean): boolean =
 }
 
 /** Sends as much as flow control allows (pipelining in replicate state). */
-const sendAllowed = (w: Work, to: NodeId): void => {
+export const sendAllowed = (w: Work, to: NodeId): void => {
   for (let i = 0; i < w.config.maxInflight && sendAppend(w, to, false); i++) {
     // each iteration sent one batch
   }

@@ -100,6 +100,11 @@ export type Input =
   | { readonly _tag: "Tick" }
   | { readonly _tag: "Receive"; readonly message: Message }
   | { readonly _tag: "Propose"; readonly id: string; readonly data: string }
+  /**
+   * Several proposals at once: the same as proposing them one after another, except that the new entries go
+   * out together (one AppendEntries per follower for up to maxEntriesPerMsg of them, not one per proposal).
+   */
+  | { readonly _tag: "ProposeBatch"; readonly proposals: ReadonlyArray<{ readonly id: string; readonly data: string }> }
   | { readonly _tag: "ProposeConfChange"; readonly id: string; readonly change: ConfChange }
   | { readonly _tag: "ReadIndex"; readonly id: string }
   | { readonly _tag: "TransferLeadership"; readonly target: NodeId }

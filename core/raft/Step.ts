@@ -11,7 +11,7 @@ import * as Progress from "./Progress.js"
 import * as Log from "./RaftLog.js"
 import * as Replication from "./Replication.js"
 import type { Input, RaftState, StepResult } from "./State.js"
-import { encodeConf, isVoter, None } from "./Types.js"
+import { type Entry, encodeConf, isVoter, None } from "./Types.js"
 import type { Work } from "./Work.js"
 import { appendToLog, freeze, send, thaw } from "./Work.js"
 
@@ -157,6 +157,31 @@ const propose = (w: Work, id: string, data: string): void => {
   bcastNew(w)
 }
 
+/**
+ * Appends every proposal of the batch, then sends the new tail: to a follower in replicate state as many
+ * messages of up to maxEntriesPerMsg entries as its flow control allows (what proposing them one by one
+ * would have sent, in fewer, larger messages); to a probing follower at most its one probe.
+ */
+const proposeBatch = (w: Work, proposals: ReadonlyArray<{ readonly id: string; readonly data: string }>): void => {
+  if (proposals.length === 0) return
+  const reason = notLeaderReason(w)
+  if (reason !== undefined) {
+    for (const p of proposals) w.out.proposals.push({ id: p.id, ok: false, reason })
+    return
+  }
+  const first = Log.lastIndex(w.log) + 1
+  const entries: Array<Entry> = []
+  for (let k = 0; k < proposals.length; k++) {
+    const p = proposals[k]!
+    entries.push({ term: w.term, index: first + k, type: "normal", data: p.data })
+    w.out.proposals.push({ id: p.id, ok: true, index: first + k, term: w.term })
+  }
+  appendToLog(w, entries)
+  for (const id of w.progress.keys()) {
+    if (id !== w.config.id) Replication.sendAllowed(w, id)
+  }
+}
+
 const proposeConfChange = (w: Work, id: string, change: ConfChange.ConfChange): void => {
   const fail = (reason: string): void => {
     w.out.proposals.push({ id, ok: false, reason })
@@ -261,6 +286,8 @@ const dispatch = (w: Work, input: Input): void => {
       return handleMessage(w, input.message)
     case "Propose":
       return propose(w, input.id, input.data)
+    case "ProposeBatch":
+      return proposeBatch(w, input.proposals)
     case "ProposeConfChange":
       return proposeConfChange(w, input.id, input.change)
     case "ReadIndex":

@@ -1,7 +1,9 @@
 /**
  * The `/api` HTTP application: route matching, parameter decoding, error envelopes. Handlers are
  * bound per route name; the leader gate and forwarding wrap them (service/http/LeaderGate.ts
- * in raft mode).
+ * in raft mode). `makeHandler` is the application as a function of the request's method, URL, headers
+ * and peer address; `makeApp` adapts it to an @effect/platform HttpApp, service/http/Server.ts serves it
+ * from a plain node:http server.
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -61,7 +63,19 @@ export interface ApiOptions<R> {
   readonly extra?: (path: string, ctx: RequestContext) => Effect.Effect<Reply, never, R> | undefined
 }
 
-export const makeApp = <R>(options: ApiOptions<R>) => {
+/** What the application reads of an HTTP request. */
+export interface IncomingRequest {
+  readonly method: string
+  /** The request target as received (origin form, or absolute form from a proxy). */
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly remoteAddress: string | undefined
+}
+
+type ParamDecoder = (raw: Readonly<Record<string, string>>) => Either.Either<unknown, ParseResult.ParseError>
+
+/** The application: answers every request with a Reply (failures become envelopes; only interruption fails). */
+export const makeHandler = <R>(options: ApiOptions<R>): (request: IncomingRequest) => Effect.Effect<Reply, never, R> => {
   const prefix = options.urlPrefix.replace(/\/+$/, "")
   const middleware: Middleware<R> = options.middleware ?? ((_route, _ctx, run) => run)
   const authenticate: Authenticator = options.authenticate ?? (() => Either.right({ user: "", canWrite: true }))
@@ -79,6 +93,17 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     return counter
   }
 
+  // One decoder per route, made on first use (not per request).
+  const decoders = new Map<RouteName, ParamDecoder>()
+  const decoderOf = (route: Route): ParamDecoder => {
+    let d = decoders.get(route.name)
+    if (d === undefined) {
+      d = Schema.decodeUnknownEither(route.params as Schema.Schema<unknown, unknown>, { errors: "all" })
+      decoders.set(route.name, d)
+    }
+    return d
+  }
+
   const dispatch = (base: Omit<RequestContext, "auth">): Effect.Effect<Reply, ApiFailure, R> => {
     const ctx = { ...base, auth: { user: "", canWrite: false } }
     let path = ctx.url.pathname
@@ -90,9 +115,7 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     if (!path.startsWith("/api/")) return options.extra?.(path, ctx) ?? Effect.succeed(notFound)
     const m = match(path.slice("/api/".length))
     if (m === undefined) return Effect.succeed(notFound)
-    const decoded = Schema.decodeUnknownEither(m.route.params as Schema.Schema<unknown, unknown>, { errors: "all" })(
-      m.rawParams
-    )
+    const decoded = decoderOf(m.route)(m.rawParams)
     if (Either.isLeft(decoded)) {
       return Effect.succeed(envelope(errorEnvelope(describeParamError(decoded.left, m.rawParams)), 400))
     }
@@ -112,37 +135,52 @@ export const makeApp = <R>(options: ApiOptions<R>) => {
     )
   }
 
-  return Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (request.url.length > MAX_URL_BYTES) return render(text("414 URI too long\n", 414))
-    const declared = Number(request.headers["content-length"] ?? "0")
-    if (options.maxBodyBytes !== undefined && Number.isFinite(declared) && declared > options.maxBodyBytes) {
-      return render(envelope(errorEnvelope(`request body of ${declared} bytes exceeds MaxRequestBodyBytes (${options.maxBodyBytes})`), 413))
-    }
-    let url: URL
-    try {
-      url = new URL(request.url, "http://localhost")
-    } catch {
-      return render(envelope(errorEnvelope("malformed request URL"), 400))
-    }
-    const reply = yield* dispatch({
-      method: request.method,
-      url,
-      headers: request.headers,
-      remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
+  return (request) => {
+    let path = request.url
+    // Suspended: whatever dispatching throws becomes a defect, answered with a 500 envelope below.
+    return Effect.suspend(() => {
+      if (request.url.length > MAX_URL_BYTES) return Effect.succeed(text("414 URI too long\n", 414))
+      const declared = Number(request.headers["content-length"] ?? "0")
+      if (options.maxBodyBytes !== undefined && Number.isFinite(declared) && declared > options.maxBodyBytes) {
+        return Effect.succeed(
+          envelope(errorEnvelope(`request body of ${declared} bytes exceeds MaxRequestBodyBytes (${options.maxBodyBytes})`), 413)
+        )
+      }
+      let url: URL
+      try {
+        url = new URL(request.url, "http://localhost")
+      } catch {
+        return Effect.succeed(envelope(errorEnvelope("malformed request URL"), 400))
+      }
+      path = url.pathname
+      return dispatch({ method: request.method, url, headers: request.headers, remoteAddress: request.remoteAddress })
     }).pipe(
       Effect.catchTag("ApiFailure", (f) => Effect.succeed(envelope(errorEnvelope(f.message, f.details), f.status))),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
           : Effect.as(
-            Effect.logError("request failed", { path: url.pathname }, Cause.pretty(cause)),
+            Effect.logError("request failed", { path }, Cause.pretty(cause)),
             envelope(errorEnvelope("internal error: see the node's log"), 500)
           )
       )
-    )
-    return render(reply)
-  }) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest>
+    ) as Effect.Effect<Reply, never, R>
+  }
+}
+
+/** The application as an @effect/platform HttpApp (for HttpServer.serve). */
+export const makeApp = <R>(options: ApiOptions<R>) => {
+  const handle = makeHandler(options)
+  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    Effect.map(
+      handle({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
+      }),
+      render
+    )) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest>
 }
 
 export const fail = (message: string, details: unknown = null, status = 500) =>

@@ -49,9 +49,14 @@ export const make = (hub: PubSub.PubSub<Reaction>) =>
             const last = fresh[fresh.length - 1]!
             yield* repo.writeAppliedIndex(last.index, last.term)
             return out
-          })).pipe(Effect.provideService(Repository, repo))
+          })).pipe(
+            Effect.provideService(Repository, repo),
+            // No tracing spans for the statements of a batch (nothing exports them; @effect/sql makes one per
+            // statement, a visible share of the apply's CPU under load).
+            Effect.withTracerEnabled(false)
+          )
           applied = fresh[fresh.length - 1]!.index
-          for (const reactions of byIndex.values()) yield* PubSub.publishAll(hub, reactions)
+          for (const reactions of byIndex.values()) if (reactions.length > 0) yield* PubSub.publishAll(hub, reactions)
           return entries.map((e) => byIndex.get(e.index))
         }).pipe(Effect.mapError(smError("apply"))),
       snapshot: Effect.gen(function*() {

@@ -114,6 +114,40 @@ describe("log replication (thesis §3.5)", () => {
     expect(c.state("b").log.committed).toBe(21)
   })
 
+  it("a batch of proposals appends them in order and sends them in as few messages as flow control allows", () => {
+    const c = new Cluster(["a", "b", "c"], { maxEntriesPerMsg: 4, maxInflight: 3 })
+    c.elect("a")
+    c.outbox = []
+    const proposals = Array.from({ length: 10 }, (_, i) => ({ id: `q${i}`, data: `q${i}` }))
+    const out = c.step("a", { _tag: "ProposeBatch", proposals })
+    expect(out.proposals).toEqual(proposals.map((p, i) => ({ id: p.id, ok: true, index: 2 + i, term: 1 })))
+    expect(out.persist?.entries.map((e) => e.data)).toEqual(proposals.map((p) => p.data))
+    for (const to of ["b", "c"]) {
+      const sent = c.outbox.filter((m) => m._tag === "AppendEntries" && m.to === to)
+      // 10 entries in messages of ≤ 4: 3 messages, the same as proposing them one by one (pipelined).
+      expect(sent.map((m) => (m._tag === "AppendEntries" ? m.entries.map((e) => e.data) : []))).toEqual([
+        ["q0", "q1", "q2", "q3"],
+        ["q4", "q5", "q6", "q7"],
+        ["q8", "q9"]
+      ])
+    }
+    c.deliver()
+    c.tickAll()
+    c.deliver()
+    for (const id of ["a", "b", "c"]) expect(c.applied.get(id)!.map((e) => e.data)).toEqual(["", ...proposals.map((p) => p.data)])
+  })
+
+  it("a batch of proposals on a follower is refused as a whole", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    const out = c.step("b", { _tag: "ProposeBatch", proposals: [{ id: "x", data: "x" }, { id: "y", data: "y" }] })
+    expect(out.proposals).toEqual([
+      { id: "x", ok: false, reason: "not leader" },
+      { id: "y", ok: false, reason: "not leader" }
+    ])
+    expect(out.persist).toBeUndefined()
+  })
+
   it("only entries of the current term are committed by counting replicas (thesis §3.6.2, Fig. 3.7)", () => {
     const c = new Cluster(["a", "b", "c"])
     // a led term 2 and replicated index 2 to b only; then c led term 3 (index 2 of term 3, never replicated).

@@ -254,7 +254,14 @@ export class Simulator {
     // In liveness mode only the marker proposal is made (run()): the backlog must drain, not grow.
     if (!this.liveness && this.rng.chance(o.proposePerMille)) {
       const l = this.rng.pick(leaders)
-      this.stepNode(l, { _tag: "Propose", id: `p${++this.proposalCounter}`, data: `p${this.proposalCounter}` })
+      // Every fourth proposal event is a batch of 2–4 (as the runtime groups concurrent proposals); decided
+      // from the counter, not the rng, so every other random choice of a seed stays the same.
+      const n = this.proposalCounter % 4 === 3 ? 2 + (this.proposalCounter % 3) : 1
+      if (n === 1) this.stepNode(l, { _tag: "Propose", id: `p${++this.proposalCounter}`, data: `p${this.proposalCounter}` })
+      else {
+        const proposals = Array.from({ length: n }, () => ({ id: `p${++this.proposalCounter}`, data: `p${this.proposalCounter}` }))
+        this.stepNode(l, { _tag: "ProposeBatch", proposals })
+      }
     }
     if (this.rng.chance(o.readPerMille)) {
       const l = this.rng.pick(leaders)

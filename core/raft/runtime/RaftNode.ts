@@ -10,7 +10,7 @@
  * (ticks counted from the last processed tick plus elapsed real time), so a node whose driver stalls does
  * not keep claiming leadership on a stale tick count.
  */
-import { Clock, Context, Data, Deferred, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
+import { Clock, Context, Data, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
 import * as Metrics from "../../observability/Metrics.js"
 import * as ConfChangeMod from "../ConfChange.js"
 import type { RaftConfig } from "../Config.js"
@@ -24,6 +24,7 @@ import { StableStore, metaHasJoined } from "../ports/StableStore.js"
 import type { Input, Output, Persist, RaftState, Role } from "../State.js"
 import { step } from "../Step.js"
 import type { Entry, Index, NodeId, SnapshotMeta, Term } from "../Types.js"
+import { coalesce } from "./Coalesce.js"
 import { StateMachine } from "./StateMachine.js"
 
 export class RaftError extends Data.TaggedError("RaftError")<{
@@ -89,7 +90,29 @@ const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_0
 
 export class RaftNode extends Context.Tag("orchestrator/raft/RaftNode")<RaftNode, RaftNodeShape>() {}
 
-type Waiter = Deferred.Deferred<unknown, RaftError>
+/**
+ * A client waiting for its proposal or read: resumed once, by whichever comes first of the answer, the
+ * timeout (swept by the ticker fiber, so a stalled driver cannot hold clients past it) and the client's
+ * interruption. Cheaper than a Deferred awaited under `Effect.timeout`, which forks a race per request.
+ */
+interface Waiter {
+  done: boolean
+  /** Monotonic ms after which the ticker fails it with Timeout. */
+  readonly deadline: number
+  readonly resume: (effect: Effect.Effect<unknown, RaftError>) => void
+}
+
+const succeedWaiter = (w: Waiter, value: unknown): void => {
+  if (w.done) return
+  w.done = true
+  w.resume(Effect.succeed(value))
+}
+
+const failWaiter = (w: Waiter, error: RaftError): void => {
+  if (w.done) return
+  w.done = true
+  w.resume(Effect.fail(error))
+}
 
 /** Reads the durable state the core needs at start-up, restoring the state machine from a snapshot if it lags. */
 const loadPersisted = Effect.gen(function*() {
@@ -238,14 +261,14 @@ export const make = (options: RaftNodeOptions) =>
           if (w !== undefined) {
             awaitingApply.delete(e.index)
             // Same index, other term: our proposal was overwritten by another leader's entry (never committed).
-            if (w.term === e.term) yield* Deferred.succeed(w.waiter, results[k])
-            else yield* Deferred.fail(w.waiter, fail("Dropped", `entry ${e.index} was replaced by a newer leader`))
+            if (w.term === e.term) succeedWaiter(w.waiter, results[k])
+            else failWaiter(w.waiter, fail("Dropped", `entry ${e.index} was replaced by a newer leader`))
           }
         }
         yield* Metric.set(Metrics.raftAppliedIndex, appliedIndex)
         const ready = readsAwaitingApply.filter((r) => r.index <= appliedIndex)
         readsAwaitingApply = readsAwaitingApply.filter((r) => r.index > appliedIndex)
-        for (const r of ready) yield* Deferred.succeed(r.waiter, undefined)
+        for (const r of ready) succeedWaiter(r.waiter, undefined)
       })
 
     const restoreSnapshot = (meta: SnapshotMeta) =>
@@ -272,7 +295,7 @@ export const make = (options: RaftNodeOptions) =>
           const waiter = proposals.get(p.id)
           if (waiter === undefined) continue
           proposals.delete(p.id)
-          if (!p.ok) yield* Deferred.fail(waiter, fail("NotLeader", p.reason))
+          if (!p.ok) failWaiter(waiter, fail("NotLeader", p.reason))
           else awaitingApply.set(p.index, { term: p.term, waiter })
         }
         yield* applyEntries(output.committed)
@@ -280,8 +303,8 @@ export const make = (options: RaftNodeOptions) =>
           const waiter = reads.get(r.id)
           if (waiter === undefined) continue
           reads.delete(r.id)
-          if (!r.ok) yield* Deferred.fail(waiter, fail("NotLeader", r.reason))
-          else if (r.index <= appliedIndex) yield* Deferred.succeed(waiter, undefined)
+          if (!r.ok) failWaiter(waiter, fail("NotLeader", r.reason))
+          else if (r.index <= appliedIndex) succeedWaiter(waiter, undefined)
           else readsAwaitingApply.push({ index: r.index, waiter })
         }
         for (const read of output.snapshotReads) {
@@ -319,7 +342,7 @@ export const make = (options: RaftNodeOptions) =>
             // can commit it. Telling the client "not leader" would invite a blind retry of an applied op.
             if (ev.role !== "leader") {
               for (const [, w] of awaitingApply) {
-                yield* Deferred.fail(
+                failWaiter(
                   w.waiter,
                   fail("LeadershipLost", "leadership lost before commit: the op may still be committed by the next leader")
                 )
@@ -370,12 +393,14 @@ export const make = (options: RaftNodeOptions) =>
       Effect.gen(function*() {
         let pending = outputs
         while (pending.length > 0) {
-          for (const o of pending) for (const m of o.messages) yield* transport.send(m.to, m)
+          const before = coalesce(pending.flatMap((o) => o.messages))
+          for (const m of before) yield* transport.send(m.to, m)
           const records = pending.flatMap((o) => (o.persist === undefined ? [] : [o.persist]))
           if (records.length > 0) yield* persistAll(records)
-          for (const o of pending) for (const m of o.messagesAfterPersist) yield* transport.send(m.to, m)
+          const after = coalesce(pending.flatMap((o) => o.messagesAfterPersist))
+          for (const m of after) yield* transport.send(m.to, m)
           const followUps: Array<Input> = records.map((r) => ({ _tag: "Persisted", seq: r.seq }))
-          for (const o of pending) followUps.push(...(yield* handleAfterPersist(o)))
+          for (const o of pending) if (hasAfterPersistWork(o)) followUps.push(...(yield* handleAfterPersist(o)))
           pending = followUps.map(stepOne)
         }
       })
@@ -388,10 +413,20 @@ export const make = (options: RaftNodeOptions) =>
     const driver = Effect.gen(function*() {
       const batch = yield* Queue.takeBetween(inputs, 1, 512)
       const outputs: Array<Output> = []
+      // The batch's proposals are stepped together, after its other inputs (they arrived concurrently, so
+      // any order is linearizable): their entries then travel in one AppendEntries per follower instead of
+      // one each, which is most of the leader's and the followers' per-op messaging cost under load.
+      const proposed: Array<{ readonly id: string; readonly data: string }> = []
       for (const input of batch) {
+        if (input._tag === "Propose") {
+          proposed.push(input)
+          continue
+        }
         if (input._tag === "Tick") lastTickAt = yield* monotonicMillis
         outputs.push(stepOne(input))
       }
+      if (proposed.length === 1) outputs.push(stepOne({ _tag: "Propose", id: proposed[0]!.id, data: proposed[0]!.data }))
+      else if (proposed.length > 1) outputs.push(stepOne({ _tag: "ProposeBatch", proposals: proposed }))
       yield* runOutputs(outputs)
       yield* maybeSnapshot(false)
       yield* publish
@@ -401,27 +436,44 @@ export const make = (options: RaftNodeOptions) =>
     yield* Effect.forkScoped(Effect.forever(driver).pipe(
       Effect.tapErrorCause((cause) => Effect.logError("raft: driver stopped", cause))
     ))
+    // Waiters in registration order; all share one timeout, so their deadlines are in order too.
+    let timeouts: Array<Waiter> = []
+    let timeoutsHead = 0
+    const expireWaiters = Effect.map(monotonicMillis, (now) => {
+      while (timeoutsHead < timeouts.length) {
+        const w = timeouts[timeoutsHead]!
+        if (!w.done && w.deadline > now) break
+        timeoutsHead++
+        if (!w.done) failWaiter(w, fail("Timeout", `not committed within ${options.proposalTimeoutMillis} ms`))
+      }
+      if (timeoutsHead > 1024 && timeoutsHead * 2 > timeouts.length) {
+        timeouts = timeouts.slice(timeoutsHead)
+        timeoutsHead = 0
+      }
+    })
     yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
       Effect.sleep(options.tickMillis),
-      Queue.offer(inputs, { _tag: "Tick" })
+      Effect.zipRight(Queue.offer(inputs, { _tag: "Tick" }), expireWaiters)
     )))
+    // Received messages move over in bulk: one wake-up of this fiber for everything that arrived meanwhile.
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(
-      Queue.take(transport.inbound),
-      (inbound) => Queue.offer(inputs, { _tag: "Receive", message: inbound.message })
+      Queue.takeBetween(transport.inbound, 1, 512),
+      (received) => Queue.offerAll(inputs, Array.from(received, (inbound): Input => ({ _tag: "Receive", message: inbound.message })))
     )))
 
     const request = <A>(register: (id: string, waiter: Waiter) => Input) =>
-      Effect.gen(function*() {
-        const waiter = yield* Deferred.make<unknown, RaftError>()
-        const rid = `${id}#${++nextId}`
-        yield* Queue.offer(inputs, register(rid, waiter))
-        return yield* Deferred.await(waiter).pipe(
-          Effect.timeoutFail({
-            duration: options.proposalTimeoutMillis,
-            onTimeout: () => fail("Timeout", `not committed within ${options.proposalTimeoutMillis} ms`)
+      Effect.flatMap(monotonicMillis, (now) =>
+        Effect.async<unknown, RaftError>((resume) => {
+          const waiter: Waiter = { done: false, deadline: now + options.proposalTimeoutMillis, resume }
+          const rid = `${id}#${++nextId}`
+          timeouts.push(waiter)
+          // The inputs queue is unbounded: offering never suspends; it fails only once the node shut down.
+          if (!Queue.unsafeOffer(inputs, register(rid, waiter))) failWaiter(waiter, fail("Shutdown", "the raft node has stopped"))
+          // Interrupted (client gone, shutdown): nothing to resume; the driver drops the answer.
+          return Effect.sync(() => {
+            waiter.done = true
           })
-        ) as Effect.Effect<A, RaftError>
-      })
+        })) as Effect.Effect<A, RaftError>
 
     const isLeader = Effect.gen(function*() {
       const now = yield* monotonicMillis
@@ -472,6 +524,11 @@ export const make = (options: RaftNodeOptions) =>
 
     return shape
   })
+
+/** Whether `handleAfterPersist` has anything to do for this output (most outputs of a busy batch: nothing). */
+const hasAfterPersistWork = (o: Output): boolean =>
+  o.applySnapshot !== undefined || o.proposals.length > 0 || o.committed.length > 0 || o.readStates.length > 0 ||
+  o.snapshotReads.length > 0 || o.events.length > 0
 
 const makeStatus = (s: RaftState, isLeader: boolean, hasJoined: boolean): RaftStatus => {
   const st = status(s)
