@@ -125,6 +125,16 @@ export const make = (dialect: Dialect) =>
 
     const insertIgnore = dialect === "mysql" ? sql.unsafe("INSERT IGNORE INTO") : sql.unsafe("INSERT OR IGNORE INTO")
 
+    /** `upsertSuffix` as text, for statements of the op-apply path built once (not compiled per op). */
+    const upsertText = (conflict: ReadonlyArray<string>, update: ReadonlyArray<string>): string =>
+      dialect === "mysql"
+        ? `ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(", ")}`
+        : `ON CONFLICT (${conflict.join(", ")}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`
+    const beginDowntimeSql = "INSERT INTO database_instance_downtime (hostname, port, owner, reason, begin_timestamp, end_timestamp) " +
+      `VALUES (?, ?, ?, ?, ?, ?) ${upsertText(["hostname", "port"], ["owner", "reason", "begin_timestamp", "end_timestamp"])}`
+    const writeAppliedIndexSql = "INSERT INTO raft_applied (anchor, applied_index, applied_term) VALUES (?, ?, ?) " +
+      upsertText(["anchor"], ["applied_index", "applied_term"])
+
     /** Rows changed by the last statement, for both drivers. */
     const changes = (result: unknown): number => {
       if (Array.isArray(result)) return result.length
@@ -249,16 +259,14 @@ export const make = (dialect: Dialect) =>
         wrap("forgetCluster")(atomically(mutate(sql`DELETE FROM database_instance WHERE cluster_name = ${clusterName}`))),
 
       beginDowntime: (d) =>
-        wrap("beginDowntime")(Effect.asVoid(sql`INSERT INTO database_instance_downtime ${
-          sql.insert({
-            hostname: d.key.hostname,
-            port: d.key.port,
-            owner: d.owner,
-            reason: d.reason,
-            begin_timestamp: d.beginTimestamp,
-            end_timestamp: d.endTimestamp
-          })
-        } ${upsertSuffix(["hostname", "port"], ["owner", "reason", "begin_timestamp", "end_timestamp"])}`)),
+        wrap("beginDowntime")(Effect.asVoid(sql.unsafe(beginDowntimeSql, [
+          d.key.hostname,
+          d.key.port,
+          d.owner,
+          d.reason,
+          d.beginTimestamp,
+          d.endTimestamp
+        ]))),
       endDowntime: (k) =>
         wrap("endDowntime")(atomically(Effect.map(
           mutate(sql`DELETE FROM database_instance_downtime WHERE hostname = ${k.hostname} AND port = ${k.port}`),
@@ -569,9 +577,7 @@ export const make = (dialect: Dialect) =>
         (rows) => ({ index: num(rows[0]?.applied_index), term: num(rows[0]?.applied_term) })
       )),
       writeAppliedIndex: (index, term) =>
-        wrap("writeAppliedIndex")(Effect.asVoid(sql`INSERT INTO raft_applied ${
-          sql.insert({ anchor: 1, applied_index: index, applied_term: term })
-        } ${upsertSuffix(["anchor"], ["applied_index", "applied_term"])}`)),
+        wrap("writeAppliedIndex")(Effect.asVoid(sql.unsafe(writeAppliedIndexSql, [1, index, term]))),
       transaction: (effect) =>
         Effect.catchTag(
           sql.withTransaction(effect) as Effect.Effect<
