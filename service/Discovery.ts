@@ -16,12 +16,13 @@
  * - a probe still running after 1 s gets last_attempted_check = now (a hung server is visible then);
  * - a forgotten instance is not re-discovered by crawling for 3 poll intervals (`forgetInstanceKeys`).
  */
-import { Clock, Deferred, Effect, Either, FiberSet, Layer, Metric, Queue, Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Either, Exit, FiberSet, Layer, Metric, Option, Queue, Scope } from "effect"
 import { type InstanceRecord, Repository, type RepositoryError } from "../core/backend/Repository.js"
 import { AppConfig } from "../core/config/AppConfig.js"
 import { withAttributes, crawlTargets } from "../core/discovery/ClusterAttributes.js"
 import { Discovery, type DiscoveryStatus } from "../core/discovery/Discovery.js"
-import { Prober } from "../core/discovery/Prober.js"
+import { ProbeError, Prober, type ProbeRequest } from "../core/discovery/Prober.js"
+import { storedRecord } from "../core/discovery/StoredInstance.js"
 import { backoffDelay, DueQueue, nextHealthyDue, quantile } from "../core/discovery/Schedule.js"
 import { instances as instancesGauge, probeSeconds, probesTotal } from "../core/observability/Metrics.js"
 import { CommandLog } from "../core/ops/CommandLog.js"
@@ -29,7 +30,7 @@ import type { Instance } from "../core/topology/Instance.js"
 import * as Model from "../core/topology/Instance.js"
 import type { InstanceKey } from "../core/topology/InstanceKey.js"
 import * as Key from "../core/topology/InstanceKey.js"
-import { fromRecord, toRecord } from "../core/topology/InstanceRecord.js"
+import { fromRecord } from "../core/topology/InstanceRecord.js"
 
 type QueueName = "healthy" | "backoff"
 
@@ -73,6 +74,8 @@ type WriteItem =
 /** Instances that never answered are dropped after this many failed probes (unless seeds). */
 const NEVER_SEEN_MAX_FAILURES = 3
 const WRITE_BATCH = 5000
+const WRITE_INTERVAL_MS = 50
+const UNSEEN_CHECK_MS = 60_000
 
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
@@ -96,7 +99,6 @@ export const make = Effect.gen(function*() {
     healthy: yield* Queue.sliding<void>(1),
     backoff: yield* Queue.sliding<void>(1)
   }
-  const permits = { healthy: yield* Effect.makeSemaphore(concurrency), backoff: yield* Effect.makeSemaphore(concurrency) }
   const fibers = yield* FiberSet.make<unknown, unknown>()
   const writes = yield* Queue.unbounded<WriteItem>()
   const counters = { ok: 0, failed: 0 }
@@ -133,31 +135,31 @@ export const make = Effect.gen(function*() {
    * everything below it now, rather than at each descendant's next probe. Only descendants whose last probe
    * succeeded are rewritten: their stored check times are those of the snapshot.
    */
-  const propagate = (root: Entry) =>
-    Effect.gen(function*() {
-      const visited = new Set<string>([root.id])
-      const todo = [root.id]
-      while (todo.length > 0) {
-        const id = todo.pop()!
-        for (const childId of children.get(id) ?? []) {
-          if (visited.has(childId)) continue
-          visited.add(childId)
-          const c = entries.get(childId)
-          if (c === undefined || c.instance === undefined || c.failures > 0) continue
-          const updated = withAttributes(c.instance, lookup, config)
-          if (sameAttributes(updated, c.instance)) continue
-          c.instance = updated
-          yield* Queue.offer(writes, { _tag: "Write", entry: c, instance: updated })
-          todo.push(childId)
-        }
+  const propagate = (root: Entry): void => {
+    const visited = new Set<string>([root.id])
+    const todo = [root.id]
+    while (todo.length > 0) {
+      const id = todo.pop()!
+      for (const childId of children.get(id) ?? []) {
+        if (visited.has(childId)) continue
+        visited.add(childId)
+        const c = entries.get(childId)
+        if (c === undefined || c.instance === undefined || c.failures > 0) continue
+        const updated = withAttributes(c.instance, lookup, config)
+        if (sameAttributes(updated, c.instance)) continue
+        c.instance = updated
+        Queue.unsafeOffer(writes, { _tag: "Write", entry: c, instance: updated })
+        todo.push(childId)
       }
-    })
+    }
+  }
 
   const schedule = (e: Entry, queue: QueueName, due: number, now: number) => {
     e.queue = queue
     e.seq++
     heaps[queue].push(due, { entry: e, seq: e.seq })
     if (due <= now) Queue.unsafeOffer(wake[queue], undefined)
+    else if (due < wakeAt[queue]) requestWake(queue, due)
   }
 
   const isForgotten = (id: string, now: number) => {
@@ -225,90 +227,217 @@ export const make = Effect.gen(function*() {
   const metricFailed = probesTotal.pipe(Metric.tagged("result", "failed"))
 
   /**
-   * One probe of `e` and everything that follows from its result. `done` resolves when the result is stored
-   * (synchronous discover/refresh).
+   * The polling hot path is plain JavaScript driven by callbacks: at thousands of probes/s a fiber (and its
+   * semaphore permit, `ensuring`s and `Queue.offer`s) per probe cost more CPU than the probe itself. The clock
+   * is still Effect's (TestClock in tests); results go to the writer fiber through `Queue.unsafeOffer`.
    */
-  const probeEntry = (e: Entry, options: { readonly crawl: boolean; readonly done?: Deferred.Deferred<void, RepositoryError> }) =>
-    Effect.gen(function*() {
-      const started = yield* Clock.currentTimeMillis
-      e.inFlight++
-      e.startedAt = started
-      e.attemptMarked = false
-      inFlight.add(e)
-      const result = yield* Effect.either(prober.probe({ key: e.key, previous: e.instance })).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          e.inFlight--
-          if (e.inFlight === 0) {
-            e.startedAt = undefined
-            inFlight.delete(e)
-          }
-        }))
-      )
-      const now = yield* Clock.currentTimeMillis
-      yield* Metric.update(probeSeconds, (now - started) / 1000)
-      const again = e.again
-      e.again = false
-      if (e.removed) {
-        if (options.done) yield* Deferred.succeed(options.done, undefined)
-        return result
-      }
-      e.lastCheckedAt = now
-      if (Either.isRight(result)) {
-        counters.ok++
-        yield* Metric.update(metricOk, 1)
-        const previous = e.instance
-        const instance = withAttributes(result.right, lookup, config)
-        e.instance = instance
-        e.failures = 0
-        indexMaster(e, instance)
-        yield* Queue.offer(
-          writes,
-          options.done === undefined ? { _tag: "Write", entry: e, instance } : { _tag: "Write", entry: e, instance, done: options.done }
-        )
-        if (instance.replicationDepth === 0 && instance.suggestedClusterAlias !== "" &&
-          instance.suggestedClusterAlias !== previous?.suggestedClusterAlias) {
-          yield* Queue.offer(writes, { _tag: "Alias", clusterName: instance.clusterName, alias: instance.suggestedClusterAlias, at: now })
-        }
-        const interval = Model.masterKey(instance) === null && instance.replicas.length > 0 ? masterPollMs : pollMs
-        schedule(e, "healthy", again ? now : nextHealthyDue(e.id, started, interval), now)
-        if (previous === undefined || !sameAttributes(previous, instance)) yield* propagate(e)
-        if (options.crawl) for (const k of crawlTargets(instance)) crawl(k, now)
-        // Fast detection: a replica whose IO thread just stopped running may have lost its master; re-probe the
-        // master and its other replicas now instead of waiting for their slots.
-        const master = Model.masterKey(instance)
-        if (previous !== undefined && master !== null && Key.isValid(master) &&
-          Model.ioThreadState(previous) === "running" && Model.ioThreadState(instance) !== "running") {
-          expediteAt([master, ...replicasOf(master).filter((k) => !Key.equals(k, e.key))], now)
-        }
-      } else {
-        counters.failed++
-        yield* Metric.update(metricFailed, 1)
-        const wasHealthy = e.failures === 0 && e.instance !== undefined
-        e.failures++
-        yield* Queue.offer(writes, { _tag: "Failed", key: e.key, at: now })
-        if (options.done) yield* Deferred.succeed(options.done, undefined)
-        if (e.instance === undefined && !e.seed && e.failures >= NEVER_SEEN_MAX_FAILURES) {
-          // Never answered (a typo, a long-gone replica still listed by SHOW SLAVE HOSTS): stop polling it.
-          e.removed = true
-          entries.delete(e.id)
-          forgotten.set(e.id, now + backoffMaxMs)
-        } else {
-          schedule(e, "backoff", again ? now : now + backoffDelay(e.failures, pollMs, backoffMaxMs), now)
-        }
-        // Fast detection: a master that stops answering → ask its replicas what they see, now.
-        if (wasHealthy) expediteAt(replicasOf(e.key), now)
-      }
-      return result
+  const clock = yield* Effect.clock
+  const nowMs = () => clock.unsafeCurrentTimeMillis()
+  const runFork = yield* FiberSet.runtime(fibers)<never>()
+  /** Set when the layer closes: late probe results are dropped. */
+  let closed = false
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      closed = true
     })
+  )
+
+  /** The prober's callback form when it has one (mysql2: no fiber per probe), else `probe` in a scoped fiber. */
+  const startProber = prober.probeCallback ?? ((
+    request: ProbeRequest,
+    done: (result: Either.Either<Instance, ProbeError>) => void
+  ) => {
+    runFork(prober.probe(request)).addObserver((exit) => {
+      if (Exit.isSuccess(exit)) return done(Either.right(exit.value))
+      const failure = Cause.failureOption(exit.cause)
+      done(Either.left(
+        Option.isSome(failure)
+          ? failure.value
+          : new ProbeError({
+            key: request.key,
+            kind: "query",
+            message: `${Key.format(request.key)}: probe ${Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failed"}: ${
+              Cause.pretty(exit.cause)
+            }`,
+            partialSuccess: false
+          })
+      ))
+    })
+  })
+
+  interface ProbeOptions {
+    readonly crawl: boolean
+    /** Resolved when the result is stored (synchronous discover/refresh). */
+    readonly done?: Deferred.Deferred<void, RepositoryError>
+    /** Called once the probe has ended and its result was applied. */
+    readonly onEnd?: (result: Either.Either<Instance, ProbeError>) => void
+  }
+
+  /** One probe of `e`; everything that follows from its result happens in `complete`. */
+  const startProbe = (e: Entry, options: ProbeOptions): void => {
+    const started = nowMs()
+    e.inFlight++
+    e.startedAt = started
+    e.attemptMarked = false
+    inFlight.add(e)
+    startProber({ key: e.key, previous: e.instance }, (result) => {
+      e.inFlight--
+      if (e.inFlight === 0) {
+        e.startedAt = undefined
+        inFlight.delete(e)
+      }
+      try {
+        if (closed) {
+          if (options.done) Deferred.unsafeDone(options.done, Exit.void)
+        } else {
+          complete(e, options, started, result)
+        }
+      } finally {
+        options.onEnd?.(result)
+      }
+    })
+  }
+
+  const complete = (e: Entry, options: ProbeOptions, started: number, result: Either.Either<Instance, ProbeError>) => {
+    const now = nowMs()
+    probeSeconds.unsafeUpdate((now - started) / 1000, [])
+    const again = e.again
+    e.again = false
+    if (e.removed) {
+      if (options.done) Deferred.unsafeDone(options.done, Exit.void)
+      return
+    }
+    e.lastCheckedAt = now
+    if (Either.isRight(result)) {
+      counters.ok++
+      metricOk.unsafeUpdate(1, [])
+      const previous = e.instance
+      const instance = withAttributes(result.right, lookup, config)
+      e.instance = instance
+      e.failures = 0
+      indexMaster(e, instance)
+      Queue.unsafeOffer(
+        writes,
+        options.done === undefined ? { _tag: "Write", entry: e, instance } : { _tag: "Write", entry: e, instance, done: options.done }
+      )
+      if (instance.replicationDepth === 0 && instance.suggestedClusterAlias !== "" &&
+        instance.suggestedClusterAlias !== previous?.suggestedClusterAlias) {
+        Queue.unsafeOffer(writes, { _tag: "Alias", clusterName: instance.clusterName, alias: instance.suggestedClusterAlias, at: now })
+      }
+      const interval = Model.masterKey(instance) === null && instance.replicas.length > 0 ? masterPollMs : pollMs
+      schedule(e, "healthy", again ? now : nextHealthyDue(e.id, started, interval), now)
+      if (previous === undefined || !sameAttributes(previous, instance)) propagate(e)
+      if (options.crawl) for (const k of crawlTargets(instance)) crawl(k, now)
+      // Fast detection: a replica whose IO thread just stopped running may have lost its master; re-probe the
+      // master and its other replicas now instead of waiting for their slots.
+      const master = Model.masterKey(instance)
+      if (previous !== undefined && master !== null && Key.isValid(master) &&
+        Model.ioThreadState(previous) === "running" && Model.ioThreadState(instance) !== "running") {
+        expediteAt([master, ...replicasOf(master).filter((k) => !Key.equals(k, e.key))], now)
+      }
+    } else {
+      counters.failed++
+      metricFailed.unsafeUpdate(1, [])
+      const wasHealthy = e.failures === 0 && e.instance !== undefined
+      e.failures++
+      Queue.unsafeOffer(writes, { _tag: "Failed", key: e.key, at: now })
+      if (options.done) Deferred.unsafeDone(options.done, Exit.void)
+      if (e.instance === undefined && !e.seed && e.failures >= NEVER_SEEN_MAX_FAILURES) {
+        // Never answered (a typo, a long-gone replica still listed by SHOW SLAVE HOSTS): stop polling it.
+        e.removed = true
+        entries.delete(e.id)
+        forgotten.set(e.id, now + backoffMaxMs)
+      } else {
+        schedule(e, "backoff", again ? now : now + backoffDelay(e.failures, pollMs, backoffMaxMs), now)
+      }
+      // Fast detection: a master that stops answering → ask its replicas what they see, now.
+      if (wasHealthy) expediteAt(replicasOf(e.key), now)
+    }
+  }
+
+  /**
+   * The dispatchers wait on their `wake` queue only; a ticker fiber wakes a dispatcher when its next due time
+   * has come. Under load (something due within DISPATCH_TICK_MS) the ticker just sleeps one tick at a time, so
+   * thousands of evenly spread probes cost at most 20 plain wake-ups per second per queue. Wake-ups are what
+   * the fiber runtime costs here: at N = 1,000 a race of a sleep and a take per probe cost ~0.3 ms of CPU per
+   * probe, a 10 ms tick ~0.16 ms, a 50 ms tick a few µs. When idle the ticker sleeps until the next due time,
+   * woken early by `tickerWake` if something earlier is scheduled. A probe starts at most one tick late (1 % of
+   * the 5 s default interval), never early; one due now (expedite, crawl, a freed permit, a failed master's
+   * replicas) wakes its dispatcher at once.
+   */
+  const DISPATCH_TICK_MS = 50
+  /** When each dispatcher wants to be woken (its next due time). */
+  const wakeAt: Record<QueueName, number> = { healthy: 0, backoff: 0 }
+  /** When the ticker looks next. */
+  let tickerAt = 0
+  const tickerWake = yield* Queue.sliding<void>(1)
+  const requestWake = (queue: QueueName, at: number) => {
+    wakeAt[queue] = at
+    if (at < tickerAt) Queue.unsafeOffer(tickerWake, undefined)
+  }
+  const ticker = Effect.gen(function*() {
+    for (;;) {
+      const now = nowMs()
+      if (now >= wakeAt.healthy) {
+        wakeAt.healthy = Number.POSITIVE_INFINITY
+        Queue.unsafeOffer(wake.healthy, undefined)
+      }
+      if (now >= wakeAt.backoff) {
+        wakeAt.backoff = Number.POSITIVE_INFINITY
+        Queue.unsafeOffer(wake.backoff, undefined)
+      }
+      const next = Math.min(wakeAt.healthy, wakeAt.backoff)
+      if (next - now <= DISPATCH_TICK_MS) {
+        tickerAt = now + DISPATCH_TICK_MS
+        yield* Effect.sleep(DISPATCH_TICK_MS)
+      } else {
+        const wait = Math.min(1000, next - now)
+        tickerAt = now + wait
+        yield* Effect.raceFirst(Effect.sleep(wait), Queue.take(tickerWake))
+      }
+    }
+  })
+
+  /** Free probe permits per queue (DiscoveryMaxConcurrency each). */
+  const available: Record<QueueName, number> = { healthy: concurrency, backoff: concurrency }
+
+  const dispatch = (e: Entry, queue: QueueName) => {
+    available[queue]--
+    // Released when the probe ends, or by the watchdog once the probe is slow (> 1 s): a server that hangs
+    // holds a healthy permit for 1 s at most, then counts as unreachable.
+    let held = true
+    let slow = false
+    const release = () => {
+      if (!held) return
+      held = false
+      // Wake the dispatcher only if it ran out of permits (otherwise it wakes by itself for what is due).
+      if (available[queue]++ === 0) {
+        const due = heaps[queue].peekDue()
+        if (due !== undefined && due <= nowMs()) Queue.unsafeOffer(wake[queue], undefined)
+      }
+    }
+    e.releasePermit = Effect.sync(() => {
+      if (!held || slowReleased >= slowCap) return
+      slow = true
+      slowReleased++
+      release()
+    })
+    startProbe(e, {
+      crawl: true,
+      onEnd: () => {
+        if (slow) slowReleased--
+        release()
+      }
+    })
+  }
 
   const dispatcher = (queue: QueueName) =>
     Effect.gen(function*() {
       const heap = heaps[queue]
-      const sem = permits[queue]
       for (;;) {
-        const now = yield* Clock.currentTimeMillis
+        const now = nowMs()
         let due = heap.peekDue()
-        while (due !== undefined && due <= now) {
+        while (due !== undefined && due <= now && available[queue] > 0) {
           const { item } = heap.pop()!
           const e = item.entry
           due = heap.peekDue()
@@ -317,35 +446,12 @@ export const make = Effect.gen(function*() {
             e.again = true
             continue
           }
-          yield* sem.take(1)
-          if (e.removed || e.inFlight > 0) {
-            yield* sem.release(1)
-            continue
-          }
-          // Released when the probe ends, or by the watchdog once the probe is slow (> 1 s): a server that hangs
-          // holds a healthy permit for 1 s at most, then counts as unreachable.
-          let held = true
-          let slow = false
-          const release = Effect.suspend(() => {
-            if (!held) return Effect.void
-            held = false
-            return sem.release(1)
-          })
-          e.releasePermit = Effect.suspend(() => {
-            if (!held || slowReleased >= slowCap) return Effect.void
-            slow = true
-            slowReleased++
-            return release
-          })
-          const done = Effect.suspend(() => {
-            if (slow) slowReleased--
-            return release
-          })
-          yield* FiberSet.run(fibers, probeEntry(e, { crawl: true }).pipe(Effect.ensuring(done)))
+          dispatch(e, queue)
           due = heap.peekDue()
         }
-        const wait = due === undefined ? 1000 : Math.min(1000, Math.max(1, due - (yield* Clock.currentTimeMillis)))
-        yield* Effect.raceFirst(Effect.sleep(wait), Queue.take(wake[queue]))
+        // No permit: a probe that ends (or the watchdog) wakes the dispatcher.
+        requestWake(queue, due === undefined || available[queue] <= 0 ? now + 1000 : Math.min(now + 1000, due))
+        yield* Queue.take(wake[queue])
       }
     })
 
@@ -362,7 +468,7 @@ export const make = Effect.gen(function*() {
         switch (item._tag) {
           case "Write":
             // A write queued before a forget must not resurrect the row.
-            if (!item.entry.removed) pending.set(item.entry.id, toRecord(item.instance))
+            if (!item.entry.removed) pending.set(item.entry.id, storedRecord(item.instance))
             break
           case "Attempted":
             yield* flushWrites
@@ -381,9 +487,25 @@ export const make = Effect.gen(function*() {
       yield* flushWrites
     })
 
+  /**
+   * A transaction starts at most every WRITE_INTERVAL_MS: under load one transaction carries everything
+   * probed in the last 50 ms (a transaction through @effect/sql costs far more CPU than a row, and at
+   * thousands of probes/s a transaction per probe or two was most of the writer's cost). When idle, the first
+   * write goes at once; a synchronous discover/refresh waiting for its row is flushed at once too.
+   */
+  let lastFlushAt = Number.NEGATIVE_INFINITY
   const writer = Effect.gen(function*() {
     for (;;) {
       const batch = [...(yield* Queue.takeBetween(writes, 1, WRITE_BATCH))]
+      // takeBetween returns as soon as one item is there: take what the same probe result queued with it
+      // (an instance and the descendants whose cluster attributes it changed go in one transaction).
+      for (const i of yield* Queue.takeUpTo(writes, WRITE_BATCH - batch.length)) batch.push(i)
+      const wait = lastFlushAt + WRITE_INTERVAL_MS - nowMs()
+      if (wait > 0 && batch.length < WRITE_BATCH && !batch.some((i) => i._tag === "Write" && i.done !== undefined)) {
+        yield* Effect.sleep(wait)
+        for (const i of yield* Queue.takeUpTo(writes, WRITE_BATCH - batch.length)) batch.push(i)
+      }
+      lastFlushAt = nowMs()
       const dones = batch.flatMap((i) => (i._tag === "Write" && i.done !== undefined ? [i.done] : []))
       const outcome = yield* Effect.either(repo.transaction(flush(batch)))
       if (Either.isLeft(outcome)) {
@@ -401,10 +523,20 @@ export const make = Effect.gen(function*() {
    * window as soon as last_seen + the check slack has passed, instead of only when the read timeout
    * (MySQLDiscoveryReadTimeoutSeconds, 10 s) finally fails the probe — that was a 12.5 s hung-master detection.
    */
+  const hungExpedited = new Map<string, number>()
   const watchdog = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     for (const e of inFlight) {
       if (e.startedAt === undefined || now - e.startedAt < 1000) continue
+      // A master (or intermediate master) that hangs: ask its replicas every 500 ms what they see. They notice
+      // a hung master only when their own read times out (slave_net_timeout); probing them on their 5 s slot
+      // would add up to a poll interval to the detection of a hung master.
+      const replicas = replicasOf(e.key)
+      if (replicas.length > 0 && now - (hungExpedited.get(e.id) ?? 0) >= 500) {
+        hungExpedited.set(e.id, now)
+        if (hungExpedited.size > 10_000) hungExpedited.clear()
+        expediteAt(replicas, now)
+      }
       if (!e.attemptMarked) {
         e.attemptMarked = true
         e.attemptMarkedAt = now
@@ -437,7 +569,9 @@ export const make = Effect.gen(function*() {
       forgotten.delete(Key.format(key))
       const { entry } = entryFor(key)
       const done = yield* Deferred.make<void, RepositoryError>()
-      const result = yield* probeEntry(entry, { crawl: crawlToo, done })
+      const result = yield* Effect.async<Either.Either<Instance, ProbeError>>((resume) =>
+        startProbe(entry, { crawl: crawlToo, done, onEnd: (r) => resume(Effect.succeed(r)) })
+      )
       yield* Deferred.await(done)
       if (Either.isLeft(result)) return yield* Effect.fail(result.left)
       return entry.instance ?? result.right
@@ -463,6 +597,29 @@ export const make = Effect.gen(function*() {
       forgotten.set(id, now + forgetTtlMs)
       yield* prober.release(key)
     })
+
+  /**
+   * Orchestrator's `ForgetLongUnseenInstances`: an instance not seen (no successful probe) for
+   * UnseenInstanceForgetHours is forgotten — its row deleted and its polling stopped. Checked every minute.
+   */
+  const unseenForgetMs = config.UnseenInstanceForgetHours * 3_600_000
+  const expireUnseen = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const expired: Array<InstanceKey> = []
+    for (const e of entries.values()) {
+      const seen = e.instance?.lastSeenAt
+      if (e.failures > 0 && seen !== undefined && seen !== null && now - seen > unseenForgetMs) expired.push(e.key)
+    }
+    for (const key of expired) {
+      yield* forgetKey(key)
+      const deleted = yield* Effect.either(repo.forgetInstance(key))
+      if (Either.isLeft(deleted)) {
+        yield* Effect.logWarning(`discovery: cannot forget long-unseen ${Key.format(key)}`, deleted.left.message)
+      } else {
+        yield* Effect.logInfo(`discovery: forgot ${Key.format(key)}: not seen for ${config.UnseenInstanceForgetHours} h`)
+      }
+    }
+  }).pipe(Effect.delay(UNSEEN_CHECK_MS), Effect.forever)
 
   const service = Discovery.of({
     discover: (key) => runNow(key, true),
@@ -515,9 +672,11 @@ export const make = Effect.gen(function*() {
 
   yield* Effect.forkScoped(dispatcher("healthy"))
   yield* Effect.forkScoped(dispatcher("backoff"))
+  yield* Effect.forkScoped(ticker)
   yield* Effect.forkScoped(writer)
   yield* Effect.forkScoped(watchdog)
   yield* Effect.forkScoped(gauges)
+  yield* Effect.forkScoped(expireUnseen)
 
   // Replicated ops: `discover` → probe here too; `forget` → stop polling.
   const reactions = yield* commandLog.reactions
@@ -554,10 +713,36 @@ export const lazyMysqlProberLayer = Layer.scoped(
         Scope.extend(scope)
       )
     )
+    // Once loaded, probes go straight to the driver's callback form (no fiber per probe).
+    let loaded: Prober["Type"] | undefined
+    const load = Effect.tap(real, (p) =>
+      Effect.sync(() => {
+        loaded = p
+      }))
+    const probe = (request: ProbeRequest) => Effect.flatMap(load, (p) => p.probe(request))
     return Prober.of({
-      probe: (request) => Effect.flatMap(real, (p) => p.probe(request)),
-      release: (key) => Effect.flatMap(real, (p) => p.release(key)),
-      roundTrips: Effect.flatMap(real, (p) => p.roundTrips)
+      probe,
+      probeCallback: (request, done) => {
+        const fast = loaded?.probeCallback
+        if (fast !== undefined) return fast(request, done)
+        Effect.runCallback(Effect.either(probe(request)), {
+          onExit: (exit) => {
+            if (Exit.isSuccess(exit)) done(exit.value)
+            else {
+              done(Either.left(
+                new ProbeError({
+                  key: request.key,
+                  kind: "query",
+                  message: `${Key.format(request.key)}: cannot load the MySQL driver: ${Cause.pretty(exit.cause)}`,
+                  partialSuccess: false
+                })
+              ))
+            }
+          }
+        })
+      },
+      release: (key) => Effect.flatMap(load, (p) => p.release(key)),
+      roundTrips: Effect.flatMap(load, (p) => p.roundTrips)
     })
   })
 )

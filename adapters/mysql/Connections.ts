@@ -104,6 +104,11 @@ const query = (conn: mysql.Connection, sql: string, timeoutMs: number): Promise<
     conn.query({ sql, timeout: timeoutMs, rowsAsArray: false }, (e, rows) => (e ? reject(e) : resolve(rows)))
   })
 
+let opened = 0
+
+/** Connection attempts started by every `Connections` of this process (benchmarks: reuse shows as none). */
+export const connectionsOpened = (): number => opened
+
 export class Connections {
   private readonly slots = new Map<string, Slot>()
   private connecting = 0
@@ -118,6 +123,7 @@ export class Connections {
       this.connecting++
     }
     try {
+      opened++
       return await connect(host, port, this.options)
     } finally {
       const next = this.waiting.shift()

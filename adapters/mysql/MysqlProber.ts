@@ -14,13 +14,14 @@
  * topology: 127.0.0.1 with distinct report_port) the process list alone cannot tell the replicas' ports.
  * Once it has answered for a server it joins that server's warm round, so a master stays at 1 round trip.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { AppConfig } from "../../core/config/AppConfig.js"
-import { type ProbeFailureKind, ProbeError, Prober } from "../../core/discovery/Prober.js"
+import { type ProbeFailureKind, ProbeError, Prober, type ProbeRequest } from "../../core/discovery/Prober.js"
 import type { Instance } from "../../core/topology/Instance.js"
 import type { InstanceKey } from "../../core/topology/InstanceKey.js"
 import * as ProbeParse from "../../core/topology/probe/ProbeParse.js"
 import * as ProbePlan from "../../core/topology/probe/ProbePlan.js"
+import * as ProbeSql from "../../core/topology/probe/ProbeSql.js"
 import type { RawResult } from "../../core/topology/probe/RawRow.js"
 import * as ServerVersion from "../../core/topology/probe/ServerVersion.js"
 import { asDriverError, type ConnectionOptions, Connections, type DriverError, isConnectionError, type Lease } from "./Connections.js"
@@ -45,6 +46,11 @@ interface Hints {
   versionComment: string
   /** SHOW SLAVE HOSTS answered (without an error) last time. */
   replicaHostsOk: boolean
+  /**
+   * The replication-credentials statement was asked (a MySQL replica with its master info in a table) and
+   * answered last time: it then joins the warm round, so such a replica stays at 1 round trip too.
+   */
+  credentialsOk: boolean
 }
 
 const errorOf = (e: DriverError): ProbeParse.StatementFailure =>
@@ -156,7 +162,7 @@ export const make = (options: ProberOptions) =>
       let broken = false
       try {
         const hint = hints.get(id) ?? (previous !== undefined && previous.version !== ""
-          ? { version: previous.version, versionComment: previous.versionComment, replicaHostsOk: false }
+          ? { version: previous.version, versionComment: previous.versionComment, replicaHostsOk: false, credentialsOk: false }
           : undefined)
         const results = new Map<string, RawResult | ProbeParse.StatementFailure>()
         const merge = (m: Map<string, RawResult | ProbeParse.StatementFailure>) => m.forEach((v, k) => results.set(k, v))
@@ -166,10 +172,12 @@ export const make = (options: ProberOptions) =>
           const assumed = ServerVersion.parse(hint.version, hint.versionComment)
           const round = [...ProbePlan.warmRound(assumed).statements]
           if (hint.replicaHostsOk) round.push({ id: "replicaHosts", sql: ProbePlan.replicaHostsSql(assumed) })
+          if (hint.credentialsOk) round.push({ id: "replicationCredentials", sql: ProbeSql.SELECT_REPLICATION_CREDENTIALS })
           merge(await runRound(lease, round))
           version = ProbeParse.versionOf(asResults())
           if (version !== undefined && !ProbePlan.confirmsVersion(assumed, version)) {
             results.delete("replicaHosts")
+            results.delete("replicationCredentials")
             merge(await runRound(lease, ProbePlan.flavourRound(version).statements))
           }
         } else {
@@ -184,6 +192,10 @@ export const make = (options: ProberOptions) =>
             ...planOptions,
             discoverByShowSlaveHosts: planOptions.discoverByShowSlaveHosts || dumpThreads
           })
+          // Asked in the warm round but no longer wanted (not a replica any more): as if never asked.
+          if (results.has("replicationCredentials") && !(optional?.statements ?? []).some((s) => s.id === "replicationCredentials")) {
+            results.delete("replicationCredentials")
+          }
           const extra = [...(optional?.statements ?? []).filter((s) => !results.has(s.id)), ...userQueries]
           merge(await runRound(lease, extra))
         }
@@ -209,10 +221,12 @@ export const make = (options: ProberOptions) =>
         const q = (name: string) => firstValue(results.get(name))
         const i = assembled.right
         const hosts = results.get("replicaHosts")
+        const credentials = results.get("replicationCredentials")
         hints.set(id, {
           version: i.version,
           versionComment: i.versionComment,
-          replicaHostsOk: hosts !== undefined && !ProbeParse.isFailure(hosts)
+          replicaHostsOk: hosts !== undefined && !ProbeParse.isFailure(hosts),
+          credentialsOk: credentials !== undefined && !ProbeParse.isFailure(credentials)
         })
         return {
           ...i,
@@ -233,7 +247,31 @@ export const make = (options: ProberOptions) =>
       }
     }
 
-    const probe = ({ key, previous }: { readonly key: InstanceKey; readonly previous?: Instance | undefined }) =>
+    const failureOf = (key: InstanceKey, e: unknown): ProbeError => {
+      if (e instanceof ProbeError) return e
+      const d = asDriverError(e)
+      const c = classify(d)
+      return new ProbeError({
+        key,
+        kind: c.kind,
+        message: `${key.hostname}:${key.port}: ${c.what}: ${d.message}`,
+        partialSuccess: false,
+        cause: e
+      })
+    }
+
+    /** The polling hot path: a plain promise chain, no fiber per probe. */
+    const probeCallback = (
+      { key, previous }: ProbeRequest,
+      done: (result: Either.Either<Instance, ProbeError>) => void
+    ): void => {
+      run(key, previous).then(
+        (i) => done(Either.right(i)),
+        (e: unknown) => done(Either.left(failureOf(key, e)))
+      )
+    }
+
+    const probe = ({ key, previous }: ProbeRequest) =>
       Effect.async<Instance, ProbeError>((resume, signal) => {
         let interrupted = false
         signal.addEventListener("abort", () => {
@@ -242,25 +280,14 @@ export const make = (options: ProberOptions) =>
         run(key, previous).then(
           (i) => resume(Effect.succeed(i)),
           (e: unknown) => {
-            if (interrupted) return
-            if (e instanceof ProbeError) return resume(Effect.fail(e))
-            const d = asDriverError(e)
-            const c = classify(d)
-            resume(Effect.fail(
-              new ProbeError({
-                key,
-                kind: c.kind,
-                message: `${key.hostname}:${key.port}: ${c.what}: ${d.message}`,
-                partialSuccess: false,
-                cause: e
-              })
-            ))
+            if (!interrupted) resume(Effect.fail(failureOf(key, e)))
           }
         )
       })
 
     return Prober.of({
       probe,
+      probeCallback,
       release: (key) =>
         Effect.sync(() => {
           const id = `${key.hostname}:${key.port}`
@@ -276,8 +303,11 @@ export const optionsFromConfig = (c: AppConfig["Type"]): ProberOptions => ({
   password: c.MySQLTopologyPassword,
   connectTimeoutMs: c.MySQLConnectTimeoutSeconds * 1000,
   queryTimeoutMs: c.MySQLDiscoveryReadTimeoutSeconds * 1000,
-  // Kept across polls (a warm probe is 1 round trip); closed when an instance is no longer polled.
-  idleMs: Math.max(30_000, c.InstancePollSeconds * 3000),
+  // Kept across polls (a warm probe is 1 round trip); closed when an instance is forgotten (`release`), or
+  // after this long unused. Generous on purpose: when polling falls behind (a slow start-up round of
+  // thousands of cold probes), a shorter idle limit closed connections that were about to be reused, every
+  // probe then paid a handshake and polling fell further behind (measured at N = 10,000: 134 probes/s).
+  idleMs: Math.max(120_000, c.InstancePollSeconds * 10_000),
   discoverByShowSlaveHosts: c.DiscoverByShowSlaveHosts,
   detectQueries: {
     clusterAlias: c.DetectClusterAliasQuery,

@@ -10,7 +10,7 @@
  * - a probe that reads the global variables but fails later is a *partial* success
  *   (`last_check_partial_success`); one that cannot connect is not.
  */
-import { Clock, Context, Data, Effect } from "effect"
+import { Clock, Context, Data, Effect, type Either } from "effect"
 import type { Instance } from "../topology/Instance.js"
 import type { InstanceKey } from "../topology/InstanceKey.js"
 import * as Key from "../topology/InstanceKey.js"
@@ -44,6 +44,12 @@ export interface ProbeRequest {
 
 export class Prober extends Context.Tag("orchestrator/Prober")<Prober, {
   readonly probe: (request: ProbeRequest) => Effect.Effect<Instance, ProbeError>
+  /**
+   * Optional callback form of `probe` for the polling hot path: no fiber per probe (the fiber runtime was a
+   * large share of the CPU per probe at thousands of probes/s). `done` is called exactly once, with what
+   * `probe` would succeed or fail with. Discovery falls back to `probe` when absent (memory fleet).
+   */
+  readonly probeCallback?: (request: ProbeRequest, done: (result: Either.Either<Instance, ProbeError>) => void) => void
   /** Drops whatever the prober keeps for `key` (its connection); called when an instance is forgotten. */
   readonly release: (key: InstanceKey) => Effect.Effect<void>
   /** Round trips (COM_QUERY packets) sent since start, for benchmarks and tests. */

@@ -207,6 +207,32 @@ describe("Discovery (memory fleet)", () => {
       }
     }))
 
+  it.scoped("a hung master gets its replicas re-probed every 500 ms while its probe hangs", () =>
+    Effect.gen(function*() {
+      const { fleet, prober } = makeMemory()
+      const [m, r1, r2] = addTree(fleet, [null, 0, 0])
+      const hook: { current: Hook } = { current: () => undefined }
+      const rec = recording(prober, hook)
+      const { discovery } = yield* build(config(), rec.prober)
+      yield* discovery.discover(m!)
+      yield* advance(20_000, 100)
+      // From now on the master hangs (SIGSTOP): its probe neither answers nor fails for 10 s.
+      const mId = Key.format(m!)
+      hook.current = (k) =>
+        Key.format(k) === mId
+          ? Effect.zipRight(Effect.sleep("10 seconds"), Effect.fail(new ProbeError({ key: k, kind: "timeout", message: "hung", partialSuccess: false })))
+          : undefined
+      const mBefore = rec.count(m!)
+      yield* advance(6_000, 50)
+      const hungAt = rec.starts.get(mId)![mBefore]!
+      for (const r of [r1!, r2!]) {
+        const during = rec.starts.get(Key.format(r))!.filter((t) => t > hungAt + 1_000 && t <= hungAt + 5_000)
+        // 4 s of a hang past the first second: about 8 probes each, against less than one on the 5 s slot.
+        expect(during.length).toBeGreaterThanOrEqual(6)
+        for (let i = 1; i < during.length; i++) expect(during[i]! - during[i - 1]!).toBeLessThanOrEqual(600)
+      }
+    }))
+
   it.scoped("a replica whose IO thread stops gets its master and siblings re-probed at once", () =>
     Effect.gen(function*() {
       const { fleet, prober } = makeMemory()

@@ -14,6 +14,10 @@
  * them, stop at the first error), errors with their real SQLSTATE (mysql2's helper writes `#_____`), and
  * `caching_sha2_password` advertised in the 8.x handshake (mysql8.md §9: the default plugin from 8.0.4).
  *
+ * Text-protocol answers are cached per server as the exact bytes sent (keyed by the query text; the
+ * engine is a pure function of the state, so the cache is cleared whenever `update` replaces the state):
+ * a scale benchmark's fleet then costs one Map lookup and one socket write per round trip.
+ *
  * What each statement returns is in FakeMysqlEngine.ts. Many ports can be served from one process
  * (`startFleet`); ports must be in 10000..32000 (below the ephemeral range, stack.md gotcha 12).
  */
@@ -69,6 +73,8 @@ interface ServerConnection {
   readonly clientHelloReply: { readonly clientFlags: number; readonly encoding: string } | undefined
   serverHandshake(args: HandshakeArgs): void
   writePacket(packet: Packet): void
+  /** Writes raw bytes to the socket (what `writePacket` ends in). */
+  write(buffer: Buffer): void
   writeTextRow(values: ReadonlyArray<string | number | null>): void
   writeEof(warnings?: number, statusFlags?: number): void
   writeOk(args?: { readonly affectedRows?: number; readonly serverStatus?: number }): void
@@ -292,7 +298,25 @@ const bindParams = (sql: string, values: ReadonlyArray<unknown>): string => {
   return out
 }
 
-const handleConnection = (server: { state: FakeInstanceState; stats: FakeServerStats; log: Array<string> }) =>
+/** The bytes of a cached text-protocol answer and what executing it counted. */
+interface CachedAnswer {
+  readonly bytes: Buffer
+  /** The statements executed (up to and including a failing one). */
+  readonly executed: ReadonlyArray<string>
+}
+
+/** Answers kept per server; beyond this the cache is cleared (ad-hoc statements in tests). */
+const maxCachedAnswers = 256
+
+interface Holder {
+  state: FakeInstanceState
+  readonly stats: FakeServerStats
+  readonly log: Array<string>
+  /** Query text → answer, valid for the current `state` only. */
+  readonly answers: Map<string, CachedAnswer>
+}
+
+const handleConnection = (server: Holder) =>
 (conn: ServerConnection): void => {
   server.stats.connections++
   const statements = new Map<number, PreparedStatement>()
@@ -354,8 +378,35 @@ const handleConnection = (server: { state: FakeInstanceState; stats: FakeServerS
 
   const runText = (sql: string) => {
     server.stats.queries++
-    const parts = Engine.splitStatements(sql)
     const multiAllowed = ((conn.clientHelloReply?.clientFlags ?? 0) & CLIENT_MULTI_STATEMENTS) !== 0
+    const cacheKey = multiAllowed ? sql : `\u0000${sql}`
+    const cached = server.answers.get(cacheKey)
+    if (cached !== undefined) {
+      server.stats.statements += cached.executed.length
+      for (const stmt of cached.executed) remember(stmt)
+      conn.write(cached.bytes)
+      return
+    }
+    // First time for this state: compute the answer, capturing the bytes written.
+    const chunks: Array<Buffer> = []
+    const executed: Array<string> = []
+    conn.write = (buffer: Buffer) => void chunks.push(Buffer.from(buffer))
+    try {
+      answerText(sql, multiAllowed, executed)
+    } catch (e) {
+      if (e !== stopBatch) throw e
+    } finally {
+      // Back to the prototype's method.
+      Reflect.deleteProperty(conn, "write")
+    }
+    const bytes = Buffer.concat(chunks)
+    if (server.answers.size >= maxCachedAnswers) server.answers.clear()
+    server.answers.set(cacheKey, { bytes, executed })
+    conn.write(bytes)
+  }
+
+  const answerText = (sql: string, multiAllowed: boolean, executed: Array<string>) => {
+    const parts = Engine.splitStatements(sql)
     if (parts.length === 0) return writeError({ errno: 1065, sqlState: "42000", message: "Query was empty" })
     if (parts.length > 1 && !multiAllowed) {
       // Without CLIENT_MULTI_STATEMENTS the server parses one statement and trips on the second.
@@ -364,6 +415,7 @@ const handleConnection = (server: { state: FakeInstanceState; stats: FakeServerS
     parts.forEach((stmt, idx) => {
       server.stats.statements++
       remember(stmt)
+      executed.push(stmt)
       const more = idx < parts.length - 1 ? SERVER_MORE_RESULTS_EXISTS : 0
       const result = Engine.execute(server.state, stmt)
       if (result._tag === "Error") {
@@ -513,10 +565,11 @@ export const startFakeMysql = async (options: {
   if (options.port < minPort || options.port > maxPort) {
     throw new Error(`fake MySQL ports must be in ${minPort}..${maxPort}, got ${options.port}`)
   }
-  const holder = {
+  const holder: Holder = {
     state: options.state,
-    stats: { queries: 0, statements: 0, executes: 0, connections: 0 } satisfies FakeServerStats,
-    log: [] as Array<string>
+    stats: { queries: 0, statements: 0, executes: 0, connections: 0 },
+    log: [],
+    answers: new Map()
   }
   const sockets = new Set<net.Socket>()
   const srv = createMysql2Server(handleConnection(holder))
@@ -533,6 +586,7 @@ export const startFakeMysql = async (options: {
     },
     update(f) {
       holder.state = f(holder.state)
+      holder.answers.clear()
     },
     stats: holder.stats,
     log: holder.log,

@@ -185,13 +185,22 @@ const C = {
   gtidIoPos: ["Gtid_IO_Pos"]
 } as const
 
+/**
+ * `Key.make` with the same checks but without the Schema class validating the fields a second time: a probe
+ * builds several keys (master, replicas) and that validation was a visible share of its CPU.
+ */
+const makeKey = (hostname: string, port: number): Either.Either<InstanceKey, Key.InstanceKeyParseError> =>
+  hostname.length > 0 && Number.isInteger(port) && port >= 1 && port <= 65535
+    ? Either.right(new InstanceKey({ hostname, port }, true))
+    : Key.make(hostname, port)
+
 /** One row of SHOW SLAVE STATUS / SHOW REPLICA STATUS (any flavour, any version). */
 export const parseReplicaStatus = (row: RawRow): Model.ReplicaStatus => {
   const host = str(row, C.host)
   const port = int(row, C.port)
   // Orchestrator builds the master key from Master_Host/Master_Port even when it is `_` or detached;
   // only an empty host or a port out of range has no key.
-  const masterKey = Either.getOrNull(Key.make(host, port))
+  const masterKey = Either.getOrNull(makeKey(host, port))
   const seconds = nullableInt(row, C.secondsBehind)
   const usingGtidValue = field(row, ...C.usingGtid)
   const masterUuidValue = field(row, ...C.masterUuid)
@@ -290,7 +299,7 @@ export const parseSemiSync = (variables: RawResult, status: RawResult): Model.Se
 export const parseReplicaHosts = (rows: RawResult): ReadonlyArray<InstanceKey> => {
   const out: Array<InstanceKey> = []
   for (const row of rows) {
-    const key = Key.make(str(row, "Host"), int(row, "Port"))
+    const key = makeKey(str(row, "Host"), int(row, "Port"))
     if (Either.isRight(key) && Key.isValid(key.right)) out.push(key.right)
   }
   return Key.sortedUnique(out)
@@ -303,7 +312,7 @@ export const parseReplicaHosts = (rows: RawResult): ReadonlyArray<InstanceKey> =
 export const parseProcesslistReplicas = (rows: RawResult, port: number): ReadonlyArray<InstanceKey> => {
   const out: Array<InstanceKey> = []
   for (const row of rows) {
-    const key = Key.make(str(row, "slave_hostname"), port)
+    const key = makeKey(str(row, "slave_hostname"), port)
     if (Either.isRight(key)) out.push(key.right)
   }
   return Key.sortedUnique(out)
@@ -328,7 +337,7 @@ export const parseGroupMembers = (rows: RawResult, serverUuid: string): Model.Gr
   for (const row of rows) {
     const single = bool(row, "single_primary_mode")
     if (!single) break
-    const key = Key.make(str(row, "MEMBER_HOST"), int(row, "MEMBER_PORT"))
+    const key = makeKey(str(row, "MEMBER_HOST"), int(row, "MEMBER_PORT"))
     if (Either.isLeft(key)) continue
     members.push(key.right)
     const role = str(row, "MEMBER_ROLE")
@@ -448,7 +457,7 @@ export const assemble = (results: ProbeResults, ctx: ProbeContext): Either.Eithe
     }
     hostname = g.reportHost
   }
-  const key = Key.make(hostname, ctx.key.port)
+  const key = (hostname === ctx.key.hostname ? Either.right(ctx.key) : makeKey(hostname, ctx.key.port))
   if (Either.isLeft(key)) return fail(ctx, "hostname", `ReadTopologyInstance: empty hostname (${ctx.key})`, true)
 
   const prev = ctx.previous
