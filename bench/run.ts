@@ -21,5 +21,8 @@ if (name === undefined || benches[name] === undefined) {
   process.exit(2)
 }
 const file = path.join(import.meta.dirname, benches[name]!)
-const r = spawnSync(process.execPath, ["--import", "tsx", file, ...rest], { stdio: "inherit" })
+// probe-scale runs the node's discovery in its own process: with the V8 flag the node is run with (`npm start`,
+// the NixOS module; docs/discovery.md "Large fleets").
+const v8Flags = name === "probe-scale" ? ["--max-semi-space-size=64"] : []
+const r = spawnSync(process.execPath, [...v8Flags, "--import", "tsx", file, ...rest], { stdio: "inherit" })
 process.exit(r.status ?? 1)

@@ -318,6 +318,9 @@ in
 
       # Recovery hooks run through `ProcessesShellCommand` (default "bash").
       path = [ pkgs.bash ];
+      # A larger young generation: probing allocates many short-lived objects; at 10,000 instances this took
+      # the polling cost from ~690 to ~530 us per probe (docs/discovery.md "Large fleets").
+      environment.NODE_OPTIONS = "--max-semi-space-size=64";
 
       serviceConfig = {
         ExecStart = startScript;

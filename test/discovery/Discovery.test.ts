@@ -123,6 +123,46 @@ describe("Discovery (memory fleet)", () => {
       expect(Math.max(...buckets)).toBeLessThanOrEqual(20)
     }))
 
+  it.scoped("masters with replicas are probed every MasterPollMillis while the node keeps up, replicas every InstancePollSeconds", () =>
+    Effect.gen(function*() {
+      const { fleet, prober } = makeMemory()
+      const [m, r1, r2] = addTree(fleet, [null, 0, 0], 5300)
+      const rec = recording(prober, { current: () => undefined })
+      const { discovery } = yield* build(config(), rec.prober)
+      yield* discovery.discover(m!)
+      yield* advance(30_000, 50)
+      const gaps = (k: InstanceKey) => {
+        const starts = rec.starts.get(Key.format(k))!.filter((t) => t >= 10_000)
+        return starts.slice(1).map((t, i) => t - starts[i]!)
+      }
+      expect(Math.max(...gaps(m!))).toBeLessThanOrEqual(1_100)
+      expect(gaps(m!).length).toBeGreaterThanOrEqual(17)
+      for (const r of [r1!, r2!]) for (const g of gaps(r)) expect(g).toBeGreaterThanOrEqual(4_500)
+    }))
+
+  it.scoped("a node that cannot keep up gives up the masters' extra rounds first: every instance stays fresh", () =>
+    Effect.gen(function*() {
+      const { fleet, prober } = makeMemory()
+      // 10 clusters of a master and a replica; one probe at a time, 200 ms each: 25 probes per 5 s. Masters every
+      // second would ask for 60 (10 × 5 + 10); at InstancePollSeconds for everyone, 20.
+      const clusters = Array.from({ length: 10 }, (_, c) => addTree(fleet, [null, 0], 5100 + 10 * c))
+      const rec = recording(prober, { current: () => Effect.sleep("200 millis") })
+      yield* build(config({ DiscoveryMaxConcurrency: 1, DiscoverySeeds: clusters.map((c) => Key.format(c[0]!)) }), rec.prober)
+      yield* advance(60_000, 50)
+      const gaps = (k: InstanceKey) => {
+        const starts = rec.starts.get(Key.format(k))!.filter((t) => t >= 30_000)
+        return starts.slice(1).map((t, i) => t - starts[i]!)
+      }
+      for (const [m, r] of clusters) {
+        // Fresh: nobody waits longer than about one InstancePollSeconds (with the masters' rounds taken as regular
+        // slots, the replicas waited up to 7.4 s here).
+        for (const k of [m!, r!]) {
+          expect(gaps(k).length).toBeGreaterThanOrEqual(4)
+          expect(Math.max(...gaps(k))).toBeLessThanOrEqual(5_600)
+        }
+      }
+    }))
+
   it.scoped("a failed probe sets last_checked only; the instance moves to back-off and returns when healthy", () =>
     Effect.gen(function*() {
       const { fleet, prober } = makeMemory()
