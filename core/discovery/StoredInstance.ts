@@ -11,17 +11,6 @@
  */
 import type { InstanceRecord } from "../backend/Repository.js"
 import type { Instance } from "../topology/Instance.js"
+import { recordWithData } from "../topology/InstanceRecord.js"
 
-export const storedRecord = (i: Instance): InstanceRecord => {
-  const master = i.replication?.masterKey
-  return {
-    key: { hostname: i.key.hostname, port: i.key.port },
-    lastChecked: i.lastCheckedAt,
-    lastAttemptedCheck: i.lastAttemptedCheckAt,
-    lastSeen: i.lastSeenAt,
-    lastCheckPartialSuccess: i.lastCheckPartialSuccess,
-    clusterName: i.clusterName,
-    masterKey: master ? { hostname: master.hostname, port: master.port } : null,
-    data: JSON.stringify(i)
-  }
-}
+export const storedRecord = (i: Instance): InstanceRecord => recordWithData(i, JSON.stringify(i))

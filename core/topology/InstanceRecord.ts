@@ -11,7 +11,8 @@ const InstanceJson = Schema.parseJson(Instance)
 const encode = Schema.encodeSync(InstanceJson)
 const decode = Schema.decodeUnknownEither(InstanceJson)
 
-export const toRecord = (i: Instance): InstanceRecord => ({
+/** The row of `i` with `data` as its JSON text (the columns are the same whatever produced the text). */
+export const recordWithData = (i: Instance, data: string): InstanceRecord => ({
   key: { hostname: i.key.hostname, port: i.key.port },
   lastChecked: i.lastCheckedAt,
   lastAttemptedCheck: i.lastAttemptedCheckAt,
@@ -21,8 +22,10 @@ export const toRecord = (i: Instance): InstanceRecord => ({
   masterKey: i.replication?.masterKey
     ? { hostname: i.replication.masterKey.hostname, port: i.replication.masterKey.port }
     : null,
-  data: encode(i)
+  data
 })
+
+export const toRecord = (i: Instance): InstanceRecord => recordWithData(i, encode(i))
 
 /**
  * The Instance of a stored row, with the columns' check times. `lastCheckValid` follows

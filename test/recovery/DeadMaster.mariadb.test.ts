@@ -24,6 +24,18 @@ const slaveHost = async (t: Topology, port: number) => {
   return s === undefined ? "none" : `${String(s["Master_Host"])}:${String(s["Master_Port"])} io=${String(s["Slave_IO_Running"])} sql=${String(s["Slave_SQL_Running"])}`
 }
 
+type Ctx = Effect.Effect.Success<ReturnType<typeof build>>["ctx"]
+
+/** What each replica received from the master (its IO position): none of it may be lost. */
+const receivedBy = (t: Topology) =>
+  Effect.promise(() => Promise.all(t.replicas.map(async (r) => seqOf(String((await r.slaveStatus())?.["Gtid_IO_Pos"] ?? "")))))
+
+const deadMasterOf = (c: Parameters<typeof analysisOf>[0], t: Topology, ctx: Ctx) =>
+  waitFor("DeadMaster", analysisOf(c, t.master.key, ["DeadMaster", "DeadMasterAndSomeReplicas"]).pipe(Effect.provide(ctx)))
+
+const recover = (analysis: Effect.Effect.Success<ReturnType<typeof deadMasterOf>>, ctx: Ctx) =>
+  recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(Effect.provide(ctx))
+
 describe("DeadMaster recovery on MariaDB GTID", () => {
   it.scopedLive("kill -9 the master under writes, with one replica lagging: promoted, repointed, nothing lost", () =>
     Effect.gen(function*() {
@@ -44,18 +56,10 @@ describe("DeadMaster recovery on MariaDB GTID", () => {
       yield* Effect.promise(() => topo.master.kill9())
       const killedAt = Date.now()
       yield* Effect.promise(() => writer.stop())
-      const analysis = yield* waitFor(
-        "DeadMaster",
-        analysisOf(c, topo.master.key, ["DeadMaster", "DeadMasterAndSomeReplicas"]).pipe(Effect.provide(ctx))
-      )
+      const analysis = yield* deadMasterOf(c, topo, ctx)
       const detectedAt = Date.now()
-      // What each replica received from the dead master (its IO position) — none of it may be lost.
-      const received = yield* Effect.promise(() =>
-        Promise.all(topo.replicas.map(async (r) => seqOf(String((await r.slaveStatus())?.["Gtid_IO_Pos"] ?? ""))))
-      )
-      const outcome = yield* recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(
-        Effect.provide(ctx)
-      )
+      const received = yield* receivedBy(topo)
+      const outcome = yield* recover(analysis, ctx)
       const healedAt = Date.now()
       expect(outcome._tag).toBe("Done")
       if (outcome._tag !== "Done") return
@@ -117,17 +121,10 @@ describe("DeadMaster recovery on MariaDB GTID", () => {
       const stoppedAt = Date.now()
       yield* Effect.addFinalizer(() => Effect.promise(() => topo.master.sigcont().catch(() => undefined)))
       yield* Effect.promise(() => writer.stop())
-      const analysis = yield* waitFor(
-        "DeadMaster of the hung master",
-        analysisOf(c, topo.master.key, ["DeadMaster", "DeadMasterAndSomeReplicas"]).pipe(Effect.provide(ctx))
-      )
+      const analysis = yield* deadMasterOf(c, topo, ctx)
       const detectedAt = Date.now()
-      const received = yield* Effect.promise(() =>
-        Promise.all(topo.replicas.map(async (r) => seqOf(String((await r.slaveStatus())?.["Gtid_IO_Pos"] ?? ""))))
-      )
-      const outcome = yield* recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(
-        Effect.provide(ctx)
-      )
+      const received = yield* receivedBy(topo)
+      const outcome = yield* recover(analysis, ctx)
       expect(outcome._tag).toBe("Done")
       if (outcome._tag !== "Done") return
       expect(outcome.result.successful).toBe(true)
