@@ -184,11 +184,8 @@ export const instanceHandlers = {
     Effect.gen(function*() {
       const s = yield* snapshot
       const name = yield* clusterNameOf(s, p.clusterHint)
-      const members = s.instances.filter((i) => i.clusterName === name)
+      // Every node, this one included, stops polling the members when it applies the op (Forgotten reactions).
       yield* propose({ _tag: "forget-cluster", clusterName: name })
-      // Every node stops polling the members when it applies the op (its Forgotten reactions); here at once too.
-      const discovery = yield* Discovery
-      for (const i of members) yield* discovery.forget(i.key)
       return envelope(ok(`Cluster forgotten: ${name}`))
     }),
 

@@ -4,10 +4,11 @@
  * nodeX, then raft-remove-peer node3, no restarts); and a node restarted afterwards with its old, unedited
  * RaftNodes keeps the configuration made through the API.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
+import { describe, expect, it } from "vitest"
+import { loadNote } from "../support/cluster.js"
 import {
   api,
+  clusterForFile,
   changeMembership,
   commitOps,
   expectSameTables,
@@ -15,41 +16,29 @@ import {
   logLines,
   type Member,
   newMember,
-  saveLogs,
   sleep,
   stopMember,
   waitUntil,
   watchLeaders
 } from "../support/operations.js"
 
-let cluster: Cluster
-const extra: Array<Member> = []
-
-beforeAll(async () => {
-  cluster = await startCluster(3)
-}, 120_000)
-afterEach(({ task }) => {
-  if (task.result?.state === "fail") console.log(`node logs: ${saveLogs([...cluster.members, ...extra])}`)
-})
-afterAll(async () => {
-  for (const m of extra) await m.process?.stop("SIGKILL")
-  await cluster?.stopAll()
-})
+const file = clusterForFile(3)
+const extra = file.extra
 
 const peers = async (m: Member) => [...((await api(m, "raft-peers")).body as Array<string>)].sort()
 const sortedAddresses = (ms: ReadonlyArray<Member>) => ms.map((m) => m.raftAddress).sort()
 
 describe("RaftNodes the cluster does not share", () => {
   it("a node started with [n1,n2,nY] into a cluster of [n1,n2,n3] is refused, says why, never leads, and exits after RaftJoinTimeoutSeconds", async () => {
-    const [n1, n2] = cluster.members as [Member, Member, Member]
-    const { leader } = await leaderAmong(cluster, cluster.members, 30_000)
-    const watch = watchLeaders(cluster, () => [...cluster.members, ...extra], () => extra)
-    const nY = await newMember(cluster, "nodeY", [])
+    const [n1, n2] = file.cluster.members as [Member, Member, Member]
+    const { leader } = await leaderAmong(file.cluster, file.cluster.members, 30_000)
+    const watch = watchLeaders(file.cluster, () => [...file.cluster.members, ...extra], () => extra)
+    const nY = await newMember(file.cluster, "nodeY", [])
     ;(nY.config as Record<string, unknown>).RaftNodes = [n1.raftAddress, n2.raftAddress, nY.raftAddress]
     ;(nY.config as Record<string, unknown>).RaftJoinTimeoutSeconds = 5
     extra.push(nY)
     const t0 = Date.now()
-    await cluster.start(nY)
+    await file.cluster.start(nY)
     const up = Date.now() - t0
     const child = nY.process!.child
     await waitUntil("nY to exit", () => child.exitCode !== null, 30_000)
@@ -72,22 +61,22 @@ describe("RaftNodes the cluster does not share", () => {
     expect(violations).toEqual([])
     // The cluster did not notice: same configuration, a leader, still committing. (On a starved machine
     // leadership may move for its own reasons; what nY must not cause is a change of configuration.)
-    const { leader: now } = await leaderAmong(cluster, cluster.members, 30_000)
+    const { leader: now } = await leaderAmong(file.cluster, file.cluster.members, 30_000)
     console.log(`leader before nY: ${leader.name}, after: ${now.name}`)
-    for (const m of cluster.members) expect(await peers(m)).toEqual(sortedAddresses(cluster.members))
+    for (const m of file.cluster.members) expect(await peers(m)).toEqual(sortedAddresses(file.cluster.members))
     await commitOps(now, 0, 8)
   }, 120_000)
 })
 
 describe("replacing a node online", () => {
   it("raft-add-peer nX, start nX, raft-remove-peer n3 — no restarts; nX catches up, n3 is no longer a peer", async () => {
-    const [n1, n2, n3] = cluster.members as [Member, Member, Member]
-    const { leader } = await leaderAmong(cluster, cluster.members, 30_000)
-    const follower = cluster.members.find((m) => m !== leader)!
-    const watch = watchLeaders(cluster, () => [...cluster.members, ...extra])
+    const [n1, n2, n3] = file.cluster.members as [Member, Member, Member]
+    const { leader } = await leaderAmong(file.cluster, file.cluster.members, 30_000)
+    const follower = file.cluster.members.find((m) => m !== leader)!
+    const watch = watchLeaders(file.cluster, () => [...file.cluster.members, ...extra])
     await commitOps(leader, 10, 30)
     // nX lists the current members and itself: whichever node leads, nX accepts its connection.
-    const nX = await newMember(cluster, "nodeX", [])
+    const nX = await newMember(file.cluster, "nodeX", [])
     ;(nX.config as Record<string, unknown>).RaftNodes = [n1.raftAddress, n2.raftAddress, n3.raftAddress, nX.raftAddress]
     extra.push(nX)
 
@@ -95,9 +84,9 @@ describe("replacing a node online", () => {
     const added = await changeMembership(follower, "raft-add-peer", nX.raftAddress)
     expect(added, JSON.stringify(added.body)).toMatchObject({ status: 200, body: nX.raftAddress })
     const t0 = Date.now()
-    await cluster.start(nX)
+    await file.cluster.start(nX)
     const up = Date.now() - t0
-    await expectSameTables(cluster, leader, nX)
+    await expectSameTables(file.cluster, leader, nX)
     const caughtUp = Date.now() - t0
     expect(await peers(leader)).toEqual(sortedAddresses([n1, n2, n3, nX]))
 
@@ -114,33 +103,33 @@ describe("replacing a node online", () => {
         `n3 out of every configuration after ${Date.now() - t0} ms (${loadNote()})`
     )
     // n3 still runs but is out: it never answers leader-check 200, and the others keep committing.
-    const { leader: newLeader } = await leaderAmong(cluster, remaining, 30_000)
+    const { leader: newLeader } = await leaderAmong(file.cluster, remaining, 30_000)
     await commitOps(newLeader, 30, 40)
-    for (const m of remaining) await expectSameTables(cluster, newLeader, m)
+    for (const m of remaining) await expectSameTables(file.cluster, newLeader, m)
     for (let i = 0; i < 20; i++) {
-      expect(await cluster.leaderCheck(n3)).not.toBe(200)
+      expect(await file.cluster.leaderCheck(n3)).not.toBe(200)
       await sleep(50)
     }
-    await stopMember(cluster, n3)
+    await stopMember(file.cluster, n3)
     const { violations, samples } = await watch.stop()
     console.log(`leader-check sampled ${samples} times`)
     expect(violations).toEqual([])
   }, 120_000)
 
   it("a node restarted with its old, unedited RaftNodes keeps the configuration made through the API", async () => {
-    const [n1, n2] = cluster.members as [Member, Member, Member]
+    const [n1, n2] = file.cluster.members as [Member, Member, Member]
     const nX = extra.find((m) => m.name === "nodeX")!
     const expected = sortedAddresses([n1, n2, nX])
-    await stopMember(cluster, n1)
-    await cluster.start(n1)
+    await stopMember(file.cluster, n1)
+    await file.cluster.start(n1)
     const warning = logLines(n1, "differs from the configuration in RaftDataDir")
     console.log(`n1 (RaftNodes still [n1,n2,n3]) logged:\n  ${warning.join("\n  ")}`)
     expect(warning.length).toBe(1)
     expect(warning[0]).toContain("which is used")
-    const { leader } = await leaderAmong(cluster, [n1, n2, nX], 30_000)
+    const { leader } = await leaderAmong(file.cluster, [n1, n2, nX], 30_000)
     await commitOps(leader, 40, 44)
     await sleep(1000)
     for (const m of [n1, n2, nX]) expect(await peers(m), m.name).toEqual(expected)
-    await expectSameTables(cluster, leader, n1)
+    await expectSameTables(file.cluster, leader, n1)
   }, 120_000)
 })

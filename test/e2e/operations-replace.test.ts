@@ -4,10 +4,11 @@
  * it), checking that a leader exists whenever a majority of the configuration is up and that nX ends up
  * with the replicated tables.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { type Cluster, startCluster, loadNote } from "../support/cluster.js"
+import { describe, expect, it } from "vitest"
+import { loadNote } from "../support/cluster.js"
 import {
   allLogLines,
+  clusterForFile,
   api,
   commitOps,
   expectSameTables,
@@ -16,56 +17,43 @@ import {
   type Member,
   newMember,
   raftStatus,
-  saveLogs,
   setRaftNodes,
   stopMember,
   waitUntil,
   watchLeaders
 } from "../support/operations.js"
 
-let cluster: Cluster
-const extra: Array<Member> = []
+const file = clusterForFile(3)
+const extra = file.extra
 
-beforeAll(async () => {
-  cluster = await startCluster(3)
-}, 120_000)
-afterEach(({ task }) => {
-  if (task.result?.state === "fail") console.log(`node logs: ${saveLogs([...cluster.members, ...extra])}`)
-})
-afterAll(async () => {
-  for (const m of extra) await m.process?.stop("SIGKILL")
-  await cluster?.stopAll()
-})
-
-
-const leaderAmong = (among: ReadonlyArray<Member>) => leaderAmongOf(cluster, among, 30_000)
+const leaderAmong = (among: ReadonlyArray<Member>) => leaderAmongOf(file.cluster, among, 30_000)
 
 const peers = async (m: Member) => [...((await api(m, "raft-peers")).body as Array<string>)].sort()
 
 describe("replacing a node: the guide's rolling path", () => {
   it("RaftNodes [n1,n2,n3] → [n1,n2,nX]: stop n3, start nX, restart n1 and n2 with the new list", async () => {
-    const [n1, n2, n3] = cluster.members as [Member, Member, Member]
+    const [n1, n2, n3] = file.cluster.members as [Member, Member, Member]
     const { leader } = await leaderAmong([n1, n2, n3])
     // Throughout the replacement: never two nodes answering leader-check 200 at once.
-    const watch = watchLeaders(cluster, () => [...cluster.members, ...extra])
+    const watch = watchLeaders(file.cluster, () => [...file.cluster.members, ...extra])
     await commitOps(leader, 0, 20)
     // A node that has run for a while has a snapshot (RaftSnapshotIntervalSeconds, default 30 min): take
     // one now on every node, so the configuration is recorded in a snapshot as it is in production.
-    for (const m of cluster.members) expect((await api(m, "raft-snapshot")).status).toBe(200)
+    for (const m of file.cluster.members) expect((await api(m, "raft-snapshot")).status).toBe(200)
 
-    await stopMember(cluster, n3)
+    await stopMember(file.cluster, n3)
     let phase = await leaderAmong([n1, n2])
     console.log(`n3 stopped: leader ${phase.leader.name} (${phase.millis} ms; ${loadNote()})`)
 
     const newList = [n1.raftAddress, n2.raftAddress]
-    const nX = await newMember(cluster, "nodeX", [])
+    const nX = await newMember(file.cluster, "nodeX", [])
     newList.push(nX.raftAddress)
     setRaftNodes(nX, newList)
     extra.push(nX)
-    await cluster.start(nX)
+    await file.cluster.start(nX)
     // nX is refused: n1 and n2 do not know it yet. It must not lead.
     await waitUntil("n1 or n2 to refuse nX", () => [...logLines(n1, nX.raftAddress), ...logLines(n2, nX.raftAddress)].some((l) => l.includes("not in the peer set")))
-    expect(await cluster.leaderCheck(nX)).toBe(404)
+    expect(await file.cluster.leaderCheck(nX)).toBe(404)
     await waitUntil("nX to log why it is refused", () => logLines(nX, "refuses this node").length > 0)
     console.log(`nX, refused:\n  ${logLines(nX, "refuses this node")[0]}`)
     phase = await leaderAmong([n1, n2])
@@ -73,9 +61,9 @@ describe("replacing a node: the guide's rolling path", () => {
 
     // Restart n1 with the new list; while it is down only n2 of [n1,n2,n3] runs (no majority).
     setRaftNodes(n1, newList)
-    await stopMember(cluster, n1)
+    await stopMember(file.cluster, n1)
     const restarted = Date.now()
-    await cluster.start(n1)
+    await file.cluster.start(n1)
     phase = await leaderAmong([n1, n2, nX])
     console.log(`n1 restarted with the new RaftNodes: leader ${phase.leader.name} after ${phase.millis} ms (${loadNote()})`)
     // n1 and nX, a majority of the new list, now ask for it: the leader adds nX, then removes n3. As in
@@ -83,20 +71,20 @@ describe("replacing a node: the guide's rolling path", () => {
     await waitUntil("the configuration to become the new list", async () => (await peers(n1)).join() === [...newList].sort().join(), 30_000)
     console.log(`configuration [n1,n2,nX] ${Date.now() - restarted} ms after n1 was started with it (${loadNote()})`)
     await commitOps(phase.leader, 30, 40)
-    await expectSameTables(cluster, phase.leader, nX)
+    await expectSameTables(file.cluster, phase.leader, nX)
 
     // Restart n2 with the new list; while it is down n1 and nX are a majority of [n1,n2,nX]: a leader must exist.
     setRaftNodes(n2, newList)
-    await stopMember(cluster, n2)
+    await stopMember(file.cluster, n2)
     phase = await leaderAmong([n1, nX])
     console.log(`n2 down: leader ${phase.leader.name} among n1 and nX after ${phase.millis} ms (${loadNote()})`)
     await commitOps(phase.leader, 40, 50)
-    await cluster.start(n2)
+    await file.cluster.start(n2)
     phase = await leaderAmong([n1, n2, nX])
     await commitOps(phase.leader, 50, 60)
 
     for (const m of [n1, n2, nX]) expect(await peers(m), m.name).toEqual([...newList].sort())
-    for (const m of [n1, n2, nX]) await expectSameTables(cluster, phase.leader, m)
+    for (const m of [n1, n2, nX]) await expectSameTables(file.cluster, phase.leader, m)
     const s = (await raftStatus(nX))!
     expect(s.Healthy).toBe(true)
     const { violations, samples } = await watch.stop()

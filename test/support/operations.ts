@@ -8,12 +8,37 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect } from "vitest"
+import { afterAll, afterEach, beforeAll, expect } from "vitest"
 import { replicatedTables } from "../../core/backend/Repository.js"
-import type { Cluster, ClusterMember } from "./cluster.js"
+import { type Cluster, type ClusterMember, startCluster } from "./cluster.js"
 import { freePort } from "./ports.js"
 
 export type Member = ClusterMember
+
+/**
+ * A cluster of `size` nodes for a whole test file, and the members its tests add (`extra`): started before the
+ * file's tests, every node's log saved when a test fails, every node stopped after the file.
+ */
+export const clusterForFile = (size: number): { cluster: Cluster; readonly extra: Array<Member> } => {
+  const suite: { cluster: Cluster | undefined; readonly extra: Array<Member> } = { cluster: undefined, extra: [] }
+  beforeAll(async () => {
+    suite.cluster = await startCluster(size)
+  }, 120_000)
+  afterEach(({ task }) => {
+    if (task.result?.state === "fail") console.log(`node logs: ${saveLogs([...(suite.cluster?.members ?? []), ...suite.extra])}`)
+  })
+  afterAll(async () => {
+    for (const m of suite.extra) await m.process?.stop("SIGKILL")
+    await suite.cluster?.stopAll()
+  })
+  return {
+    get cluster(): Cluster {
+      if (suite.cluster === undefined) throw new Error("the cluster is started in beforeAll")
+      return suite.cluster
+    },
+    extra: suite.extra
+  }
+}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
