@@ -1,8 +1,8 @@
 /**
  * The in-memory view of one node's raft log, as an immutable value (thesis §3.5, §5 log compaction).
  *
- * Layout: entries[0].index === offset + 1. Everything ≤ offset has been folded into a snapshot
- * (offsetTerm / offsetConf describe the entry at `offset`). Indexes:
+ * Layout: entries[0].index === offset + 1; the log holds entries[0 .. length). Everything ≤ offset has been
+ * folded into a snapshot (offsetTerm / offsetConf describe the entry at `offset`). Indexes:
  *   offset ≤ applied ≤ committed ≤ lastIndex,   stable ≤ lastIndex
  * Invariant: `stable` is the highest index known durable on this node's disk AND equal to the
  * in-memory entry (writes still in flight may truncate; see Persistence.ts). etcd splits the same
@@ -16,7 +16,15 @@ export interface RaftLog {
   readonly offsetTerm: Term
   /** Membership in effect at `offset` (from the snapshot, or bootstrap). */
   readonly offsetConf: ConfState
+  /**
+   * Backing array, shared between successive log values: only its first `length` entries belong to this
+   * value. Appending at the end pushes onto the array when no other value has grown it past this one's
+   * length (the usual case: each step appends to the newest state), instead of copying the whole log per
+   * append — O(log size) per proposal was most of a busy node's allocation and GC. Entries below a value's
+   * length are never changed, so every older value still reads what it held: the log stays immutable.
+   */
   readonly entries: ReadonlyArray<Entry>
+  readonly length: number
   readonly committed: Index
   readonly applied: Index
   readonly stable: Index
@@ -31,6 +39,7 @@ export const make = (conf: ConfState): RaftLog => ({
   offsetTerm: 0,
   offsetConf: conf,
   entries: [],
+  length: 0,
   committed: 0,
   applied: 0,
   stable: 0,
@@ -39,7 +48,7 @@ export const make = (conf: ConfState): RaftLog => ({
 })
 
 export const firstIndex = (log: RaftLog): Index => log.offset + 1
-export const lastIndex = (log: RaftLog): Index => log.offset + log.entries.length
+export const lastIndex = (log: RaftLog): Index => log.offset + log.length
 
 export const term = (log: RaftLog, i: Index): Term | undefined => {
   if (i === log.offset) return log.offsetTerm
@@ -119,14 +128,20 @@ export const append = (log: RaftLog, entries: ReadonlyArray<Entry>): RaftLog => 
   const from = entries[0]!.index
   if (from <= log.committed) throw new Error(`raft: truncating committed entry ${from} ≤ ${log.committed}`)
   if (from > lastIndex(log) + 1) throw new Error(`raft: gap appending ${from} after ${lastIndex(log)}`)
-  const kept = log.entries.slice(0, from - log.offset - 1)
-  const all = kept.concat(entries)
+  const keep = from - log.offset - 1
+  let next: Array<Entry>
+  if (keep === log.length && log.entries.length === log.length) {
+    next = log.entries as Array<Entry>
+    for (const e of entries) next.push(e)
+  } else {
+    next = log.entries.slice(0, keep).concat(entries)
+  }
   // A truncated config entry stops being in effect (thesis §4.1: "a log entry for a configuration change
   // can be removed ... the server must be prepared to fall back to the previous configuration").
   const [conf, confIndex] = from <= log.confIndex
-    ? lastConf(all, log.offsetConf, log.offset)
+    ? lastConf(next, log.offsetConf, log.offset)
     : lastConf(entries, log.conf, log.confIndex)
-  return { ...log, entries: all, stable: Math.min(log.stable, from - 1), conf, confIndex }
+  return { ...log, entries: next, length: keep + entries.length, stable: Math.min(log.stable, from - 1), conf, confIndex }
 }
 
 export const commitTo = (log: RaftLog, i: Index): RaftLog => {
@@ -144,7 +159,8 @@ export const compact = (log: RaftLog, upTo: Index): RaftLog => {
     offset: upTo,
     offsetTerm: term(log, upTo)!,
     offsetConf: confAt(log, upTo),
-    entries: log.entries.slice(upTo - log.offset)
+    entries: log.entries.slice(upTo - log.offset, log.length),
+    length: log.length - (upTo - log.offset)
   }
 }
 
@@ -154,12 +170,16 @@ export const restore = (log: RaftLog, snap: SnapshotMeta): RaftLog => ({
   offsetTerm: snap.term,
   offsetConf: snap.conf,
   entries: [],
+  length: 0,
   committed: snap.index,
   applied: snap.index,
   stable: Math.min(log.stable, 0),
   conf: snap.conf,
   confIndex: snap.index
 })
+
+/** Every entry the log holds (a copy). */
+export const all = (log: RaftLog): ReadonlyArray<Entry> => log.entries.slice(0, log.length)
 
 /** Committed entries that are durable here and not yet handed to the state machine. */
 export const nextToApply = (log: RaftLog): ReadonlyArray<Entry> =>

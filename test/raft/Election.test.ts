@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Raft from "../../core/raft/Raft.js"
+import * as Log from "../../core/raft/RaftLog.js"
 import { Cluster } from "./Harness.js"
 
 describe("election (thesis §3.4)", () => {
@@ -9,7 +10,7 @@ describe("election (thesis §3.4)", () => {
     expect(c.leader()).toBe("a")
     const a = c.state("a")
     expect(a.term).toBe(1)
-    expect(a.log.entries.at(-1)).toMatchObject({ index: 1, term: 1, type: "noop" })
+    expect(Log.all(a.log).at(-1)).toMatchObject({ index: 1, term: 1, type: "noop" })
     expect(a.log.committed).toBe(1)
     for (const id of ["b", "c"]) expect(c.state(id)).toMatchObject({ role: "follower", lead: "a", term: 1 })
     expect(c.disks.get("b")!.hardState).toEqual({ term: 1, vote: "a", commit: 1 })
@@ -68,7 +69,7 @@ describe("election (thesis §3.4)", () => {
     c.propose("a", "x")
     c.deliver()
     const b = { ...c.state("b"), contactElapsed: 100 } // long after the last heartbeat
-    expect(b.log.entries.length).toBe(2)
+    expect(b.log.length).toBe(2)
     const ask = (lastLogIndex: number, lastLogTerm: number) =>
       Raft.step(b, {
         _tag: "Receive",

@@ -41,7 +41,7 @@ const status = (c: Cluster): Array<string> =>
   c.ids.map((id) => {
     const s = c.state(id)
     const lease = Raft.isLeaderWithLease(s, s.now) ? " lease" : ""
-    return `${id}: ${s.role} term=${s.term} lead=${s.lead || "-"} commit=${s.log.committed} last=${s.log.offset + s.log.entries.length} voters=${s.log.conf.voters.join(",")}${lease}`
+    return `${id}: ${s.role} term=${s.term} lead=${s.lead || "-"} commit=${s.log.committed} last=${s.log.offset + s.log.length} voters=${s.log.conf.voters.join(",")}${lease}`
   })
 
 /** Runs one command against the cluster and returns its output lines. */

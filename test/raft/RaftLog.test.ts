@@ -27,7 +27,7 @@ describe("RaftLog", () => {
   it("append truncates a conflicting suffix and lowers `stable`", () => {
     const log = { ...withEntries([1, 1, 2, 2]), stable: 4 }
     const next = Log.append(log, [e(3, 3), e(4, 3), e(5, 3)])
-    expect(next.entries.map((x) => x.term)).toEqual([1, 1, 3, 3, 3])
+    expect(Log.all(next).map((x) => x.term)).toEqual([1, 1, 3, 3, 3])
     expect(next.stable).toBe(2)
   })
 
@@ -115,10 +115,33 @@ describe("RaftLog", () => {
             : e(from + k, term, "normal", `${term}:${from + k}`))
         log = Log.append(log, batch)
         model = model.slice(0, from - 1).concat(batch)
-        expect(log.entries).toEqual(model)
+        expect(Log.all(log)).toEqual(model)
         const lastConfig = [...model].reverse().find((x) => x.type === "config")
         expect(log.conf).toEqual(lastConfig === undefined ? conf3 : decodeConf(lastConfig.data))
         expect(log.confIndex).toBe(lastConfig?.index ?? 0)
+      }
+    }
+  )
+
+  // Log values share their backing array (append pushes onto it): every value must still read exactly what
+  // it held after later appends to it or to any value derived from it, forks included.
+  it.prop(
+    "log values stay immutable when appends fork from old values",
+    [fc.array(fc.tuple(fc.nat(10), fc.nat(3), fc.integer({ min: 1, max: 3 })), { maxLength: 40 })],
+    ([ops]) => {
+      const values: Array<{ log: Log.RaftLog; model: ReadonlyArray<Entry> }> = [{ log: Log.make(conf3), model: [] }]
+      let term = 1
+      for (const [pick, back, count] of ops) {
+        const base = values[pick % values.length]!
+        term++
+        const from = Math.max(1, base.model.length + 1 - back)
+        const batch = Array.from({ length: count }, (_, k) => e(from + k, term, "normal", `${term}:${from + k}`))
+        values.push({ log: Log.append(base.log, batch), model: base.model.slice(0, from - 1).concat(batch) })
+        for (const v of values) {
+          expect(Log.all(v.log)).toEqual(v.model)
+          expect(Log.lastIndex(v.log)).toBe(v.model.length)
+          expect(Log.slice(v.log, 1, v.model.length + 5)).toEqual(v.model)
+        }
       }
     }
   )

@@ -368,7 +368,7 @@ export class Simulator {
       const s = n.state
       if (!n.up || s === undefined) return `${n.id}: down`
       return `${n.id}: ${s.role} term=${s.term} lead=${s.lead || "-"} commit=${s.log.committed} applied=${n.applied} ` +
-        `last=${s.log.offset + s.log.entries.length} voters=${s.log.conf.voters.join(",")} lease=${Raft.isLeaderWithLease(s, s.now)}`
+        `last=${s.log.offset + s.log.length} voters=${s.log.conf.voters.join(",")} lease=${Raft.isLeaderWithLease(s, s.now)}`
     })
     return `marker=${marker === undefined ? "none" : `${marker.index}/${marker.term}`} | ${lines.join(" | ")}`
   }
@@ -381,7 +381,7 @@ export class Simulator {
  */
 const drainTicks = (sim: Simulator): number => {
   const started = sim.nodes.filter((n) => n.state !== undefined)
-  const last = Math.max(0, ...started.map((n) => n.state!.log.offset + n.state!.log.entries.length))
+  const last = Math.max(0, ...started.map((n) => n.state!.log.offset + n.state!.log.length))
   const applied = Math.min(...started.map((n) => n.applied))
   const o = sim.opts
   const perRound = o.raft.maxEntriesPerMsg * o.raft.maxInflight
@@ -403,9 +403,9 @@ export const run = (opts: SimOptions, trace?: Trace): SimResult => {
     if (holder === undefined) continue
     const s = holder.state!
     if (marker === undefined || marker.term !== s.term || marker.node !== holder) {
-      const before = s.log.offset + s.log.entries.length
+      const before = s.log.offset + s.log.length
       sim.stepNode(holder, { _tag: "Propose", id: `live${sim.t}`, data: `live${sim.t}` })
-      const after = holder.state === undefined ? before : holder.state.log.offset + holder.state.log.entries.length
+      const after = holder.state === undefined ? before : holder.state.log.offset + holder.state.log.length
       // Refused (e.g. a transfer from the safety phase is still pending): try again next tick.
       marker = after > before ? { index: before + 1, term: s.term, node: holder } : undefined
       continue
