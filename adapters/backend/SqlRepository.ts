@@ -118,18 +118,16 @@ export const make = (dialect: Dialect) =>
       Effect.mapError(effect, (cause) => new RepositoryError({ operation, cause }))
 
     /** `ON CONFLICT ... DO UPDATE` / `ON DUPLICATE KEY UPDATE` for the given columns. */
-    const upsertSuffix = (conflict: ReadonlyArray<string>, update: ReadonlyArray<string>): Statement.Fragment =>
-      dialect === "mysql"
-        ? sql.unsafe(`ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(", ")}`)
-        : sql.unsafe(`ON CONFLICT (${conflict.join(", ")}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`)
-
-    const insertIgnore = dialect === "mysql" ? sql.unsafe("INSERT IGNORE INTO") : sql.unsafe("INSERT OR IGNORE INTO")
-
-    /** `upsertSuffix` as text, for statements of the op-apply path built once (not compiled per op). */
+    /** The dialect's upsert clause as text (statements of the op-apply path are built once, not compiled per op). */
     const upsertText = (conflict: ReadonlyArray<string>, update: ReadonlyArray<string>): string =>
       dialect === "mysql"
         ? `ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(", ")}`
         : `ON CONFLICT (${conflict.join(", ")}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(", ")}`
+    const upsertSuffix = (conflict: ReadonlyArray<string>, update: ReadonlyArray<string>): Statement.Fragment =>
+      sql.unsafe(upsertText(conflict, update))
+
+    const insertIgnore = dialect === "mysql" ? sql.unsafe("INSERT IGNORE INTO") : sql.unsafe("INSERT OR IGNORE INTO")
+
     const beginDowntimeSql = "INSERT INTO database_instance_downtime (hostname, port, owner, reason, begin_timestamp, end_timestamp) " +
       `VALUES (?, ?, ?, ?, ?, ?) ${upsertText(["hostname", "port"], ["owner", "reason", "begin_timestamp", "end_timestamp"])}`
     const writeAppliedIndexSql = "INSERT INTO raft_applied (anchor, applied_index, applied_term) VALUES (?, ?, ?) " +

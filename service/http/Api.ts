@@ -2,18 +2,15 @@
  * The `/api` HTTP application: route matching, parameter decoding, error envelopes. Handlers are
  * bound per route name; the leader gate and forwarding wrap them (service/http/LeaderGate.ts
  * in raft mode). `makeHandler` is the application as a function of the request's method, URL, headers
- * and peer address; `makeApp` adapts it to an @effect/platform HttpApp, service/http/Server.ts serves it
- * from a plain node:http server.
+ * and peer address; service/http/Server.ts serves it from a plain node:http server.
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Either, Metric, ParseResult, Schema } from "effect"
 import { ApiFailure, error as errorEnvelope } from "../../core/api/Envelope.js"
 import { makeRouter } from "../../core/api/Router.js"
 import { type Route, type RouteName, type RouteParams, routes } from "../../core/api/Routes.js"
 import { httpRequests } from "../../core/observability/Metrics.js"
 import type { AuthResult, Authenticator } from "./Auth.js"
-import { envelope, notFound, type Reply, render, text } from "./Reply.js"
+import { envelope, notFound, type Reply, text } from "./Reply.js"
 
 /** What a handler may know of its request: no HTTP library types, so the CLI can call handlers too. */
 export interface RequestContext {
@@ -166,21 +163,6 @@ export const makeHandler = <R>(options: ApiOptions<R>): (request: IncomingReques
       )
     ) as Effect.Effect<Reply, never, R>
   }
-}
-
-/** The application as an @effect/platform HttpApp (for HttpServer.serve). */
-export const makeApp = <R>(options: ApiOptions<R>) => {
-  const handle = makeHandler(options)
-  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    Effect.map(
-      handle({
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        remoteAddress: request.remoteAddress._tag === "Some" ? request.remoteAddress.value : undefined
-      }),
-      render
-    )) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest>
 }
 
 export const fail = (message: string, details: unknown = null, status = 500) =>

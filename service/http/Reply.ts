@@ -2,8 +2,7 @@
  * What a handler returns, independent of the HTTP library: JSON (raw or an envelope) or text.
  * Rendering follows orchestrator: `application/json; charset=UTF-8`, Go-style escaping.
  */
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { type ApiResponse, goJson } from "../../core/api/Envelope.js"
+import type { ApiResponse } from "../../core/api/Envelope.js"
 
 export type Reply = (
   | { readonly _tag: "Json"; readonly status: number; readonly body: unknown }
@@ -27,18 +26,6 @@ export const text = (body: string, status = 200, contentType = "text/plain; char
 })
 
 export const JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
-
-export const render = (reply: Reply): HttpServerResponse.HttpServerResponse => {
-  const headers = reply.headers ?? {}
-  switch (reply._tag) {
-    case "Json":
-      return HttpServerResponse.text(goJson(reply.body), { status: reply.status, contentType: JSON_CONTENT_TYPE, headers })
-    case "Text":
-      return HttpServerResponse.text(reply.body, { status: reply.status, contentType: reply.contentType, headers })
-    case "Raw":
-      return HttpServerResponse.uint8Array(reply.body, { status: reply.status, contentType: reply.contentType, headers })
-  }
-}
 
 /** orchestrator (martini) answers unknown paths with Go's text 404. */
 export const notFound = text("404 page not found\n", 404)
