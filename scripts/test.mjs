@@ -36,9 +36,10 @@ try {
   passed += r.numPassedTests
   failed += r.numFailedTests
   skipped += r.numPendingTests + r.numTodoTests
-  // A suite that failed to load (syntax error, failed beforeAll) has no test results: count it.
+  // A suite that failed outside its tests (syntax error, failed beforeAll: its tests then show as skipped)
+  // has no failed test result: count the suite itself.
   for (const suite of r.testResults ?? []) {
-    if (suite.status === "failed" && (suite.assertionResults ?? []).length === 0) failed++
+    if (suite.status === "failed" && !(suite.assertionResults ?? []).some((a) => a.status === "failed")) failed++
   }
 } catch (e) {
   console.log(`cannot read the vitest report (${e.message})`)

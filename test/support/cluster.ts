@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { freePort } from "./ports.js"
-import { type NodeProcess, startNode } from "./nodeProcess.js"
+import { type NodeProcess, repoRoot, startNode } from "./nodeProcess.js"
 
 export interface ClusterMember {
   readonly name: string
@@ -87,7 +87,20 @@ export const startCluster = async (
     const uid = options.uids?.[i]
     if (uid !== undefined) uidOf.set(m, uid)
   })
-  if (uidOf.size > 0) fs.chmodSync(root, 0o755)
+  if (uidOf.size > 0) {
+    fs.chmodSync(root, 0o755)
+    // Members running as other uids must reach bin/orchestrator.js: every directory above the checkout needs
+    // the execute bit for others (a clone under `mktemp -d` is 0700; .ci/run opens them up).
+    for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
+      if ((fs.statSync(dir).mode & 0o001) === 0) {
+        throw new Error(
+          `nodes run as other uids cannot reach ${repoRoot}: ${dir} is not traversable by others ` +
+            `(mode ${(fs.statSync(dir).mode & 0o777).toString(8)}); run \`chmod o+x ${dir}\` (.ci/run does this)`
+        )
+      }
+      if (dir === path.dirname(dir)) break
+    }
+  }
   const chownTree = (p: string, uid: number) => {
     if (!fs.existsSync(p)) return
     fs.chownSync(p, uid, uid)
