@@ -97,7 +97,12 @@ export interface RaftState {
 }
 
 export type Input =
-  | { readonly _tag: "Tick" }
+  /**
+   * Time passed. `ticks` (default 1) is how many ticks of the node's monotonic clock elapsed since the last
+   * Tick: a runtime whose event loop stalled, or whose process was stopped, delivers them all at once, so
+   * `now` (what the lease is measured against) never falls behind real time.
+   */
+  | { readonly _tag: "Tick"; readonly ticks?: number }
   | { readonly _tag: "Receive"; readonly message: Message }
   | { readonly _tag: "Propose"; readonly id: string; readonly data: string }
   /**

@@ -272,7 +272,18 @@ const persisted = (w: Work, seq: number): void => {
   if (w.role === "leader" && Replication.maybeCommit(w)) Replication.afterCommit(w)
 }
 
-const tick = (w: Work): void => {
+const tick = (w: Work, ticks: number): void => {
+  // Ticks that passed while the runtime could not deliver them: every clock and timer jumps by them, then
+  // the handlers run once, as if those ticks had gone by with nothing else happening. The lease then sees
+  // the real time elapsed (a stopped leader must not resume believing its old acknowledgements are fresh).
+  const skipped = Number.isSafeInteger(ticks) && ticks > 1 ? ticks - 1 : 0
+  if (skipped > 0) {
+    w.now += skipped
+    w.electionElapsed += skipped
+    w.heartbeatElapsed += skipped
+    w.contactElapsed += skipped
+    if (w.transferee !== None) w.transferElapsed += skipped
+  }
   w.now++
   if (w.role === "leader") Replication.tickHeartbeat(w)
   else Election.tickElection(w)
@@ -281,7 +292,7 @@ const tick = (w: Work): void => {
 const dispatch = (w: Work, input: Input): void => {
   switch (input._tag) {
     case "Tick":
-      return tick(w)
+      return tick(w, input.ticks ?? 1)
     case "Receive":
       return handleMessage(w, input.message)
     case "Propose":

@@ -3,7 +3,7 @@
  * memory network, a toy state machine (an append-only list), real time with a 10 ms tick.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Config from "../../core/raft/Config.js"
 import * as LogStore from "../../core/raft/ports/LogStore.js"
 import * as Transport from "../../core/raft/ports/RaftTransport.js"
@@ -50,10 +50,16 @@ const makeDisks = (): Disks => ({
   toy: makeToyDisk()
 })
 
-const nodeLayer = (net: Transport.MemoryNetworkShape, id: string, disks: Disks, snapshotThreshold = 1000) =>
+const nodeLayer = (
+  net: Transport.MemoryNetworkShape,
+  id: string,
+  disks: Disks,
+  snapshotThreshold = 1000,
+  overrides: Partial<Omit<Config.RaftConfig, "id">> = {}
+) =>
   RaftNode.layer({
     // trailingLogs 5: compaction really drops entries, so a lagging node needs InstallSnapshot.
-    config: Config.make(id, { trailingLogs: 5, snapshotChunkBytes: 64 }),
+    config: Config.make(id, { trailingLogs: 5, snapshotChunkBytes: 64, ...overrides }),
     voters: ids,
     tickMillis: 10,
     snapshotThreshold,
@@ -71,13 +77,39 @@ const nodeLayer = (net: Transport.MemoryNetworkShape, id: string, disks: Disks, 
   )
 
 /** Starts a node in its own scope, so a test can stop (crash) and restart it. */
-const startNode = (net: Transport.MemoryNetworkShape, id: string, disks: Disks, threshold?: number) =>
+const startNode = (
+  net: Transport.MemoryNetworkShape,
+  id: string,
+  disks: Disks,
+  threshold?: number,
+  overrides?: Partial<Omit<Config.RaftConfig, "id">>
+) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const ctx = yield* Layer.buildWithScope(nodeLayer(net, id, disks, threshold), scope)
+    const ctx = yield* Layer.buildWithScope(nodeLayer(net, id, disks, threshold, overrides), scope)
     return { id, disks, scope, raft: ctx.unsafeMap.get(RaftNode.RaftNode.key) as RaftNode.RaftNodeShape }
   })
 type Started = Effect.Effect.Success<ReturnType<typeof startNode>>
+
+/**
+ * A node's clock that can jump forward: what a process sees after SIGSTOP/SIGCONT or a long stall —
+ * real time went on, none of its timers ran meanwhile. Sleeps run on the real clock.
+ */
+const makeJumpingClock = () => {
+  const real = Clock.make()
+  let offsetMillis = 0
+  const millis = () => real.unsafeCurrentTimeMillis() + offsetMillis
+  const nanos = () => real.unsafeCurrentTimeNanos() + BigInt(offsetMillis) * 1_000_000n
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    currentTimeMillis: Effect.sync(millis),
+    unsafeCurrentTimeNanos: nanos,
+    currentTimeNanos: Effect.sync(nanos),
+    sleep: (duration) => real.sleep(duration)
+  }
+  return { clock, jump: (ms: number) => void (offsetMillis += ms) }
+}
 
 const waitFor = <A>(what: string, probe: Effect.Effect<Option.Option<A>>, timeoutMs = 5000) =>
   Effect.gen(function*() {
@@ -156,5 +188,33 @@ describe("raft runtime over memory ports", () => {
       // It got there through InstallSnapshot (chunked: 64-byte chunks), not by replaying the compacted log.
       assert.isAtLeast(fresh.disks.toy.restores, 1)
       for (const n of [...nodes, fresh]) yield* Scope.close(n.scope, Exit.void)
+    }))
+
+  it.scopedLive("a leader whose process was stopped does not resume claiming its old lease", () =>
+    Effect.gen(function*() {
+      // A long lease (18 ticks of 10 ms) so that a stale claim would last long enough to be seen.
+      const timing = { electionTicks: 20, leaseTicks: 18 }
+      const net = Transport.makeMemoryNetwork()
+      const clocks = new Map(ids.map((id) => [id, makeJumpingClock()]))
+      const nodes = yield* Effect.forEach(ids, (id) =>
+        Effect.withClock(startNode(net, id, makeDisks(), undefined, timing), clocks.get(id)!.clock))
+      const leader = yield* leaderOf(nodes)
+      yield* leader.raft.propose("x")
+      // Cut off from both peers, the leader keeps the lease its last acknowledgements earned.
+      for (const other of ids) if (other !== leader.id) yield* net.partition(leader.id, other)
+      assert.isTrue(yield* leader.raft.isLeader)
+      // The process "was stopped" for 3 s (its peers could have elected someone else by then), then goes on
+      // running: its tick timer fires and the driver processes a batch. The lease must be gone for good.
+      clocks.get(leader.id)!.jump(3_000)
+      const claims: Array<number> = []
+      for (let i = 0; i < 60; i++) {
+        if (yield* leader.raft.isLeader) claims.push(i)
+        yield* Effect.sleep(2)
+      }
+      assert.deepStrictEqual(claims, [])
+      // Its driver did run meanwhile: its own clock and status moved on (the jump reached the core).
+      const status = yield* leader.raft.status
+      assert.isFalse(status.isLeader)
+      for (const n of nodes) yield* Scope.close(n.scope, Exit.void)
     }))
 })

@@ -20,6 +20,26 @@ describe("leader lease and ReadIndex (thesis §6.4)", () => {
     expect(Raft.leaseExpiryTick(a())).toBeUndefined()
   })
 
+  it("a Tick carrying the ticks a stopped process missed ends the lease at once, and moves every timer", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 8 })
+    c.elect("a")
+    const before = c.state("a")
+    expect(Raft.isLeaderWithLease(before, before.now)).toBe(true)
+    c.step("a", { _tag: "Tick", ticks: 30 })
+    const after = c.state("a")
+    expect(after.now).toBe(before.now + 30)
+    expect(Raft.isLeaderWithLease(after, after.now)).toBe(false)
+    // A follower's timers move too: stickiness is over and its election timer has run out, so it campaigns.
+    const b = c.state("b")
+    const out = c.step("b", { _tag: "Tick", ticks: 2 * 10 + 1 })
+    expect(c.state("b").now).toBe(b.now + 21)
+    expect(out.messages.some((m) => m._tag === "PreVote")).toBe(true)
+    // One tick is one tick: ticks below 2 (or not an integer) change nothing beyond it.
+    const n = c.state("c").now
+    c.step("c", { _tag: "Tick", ticks: 0.5 })
+    expect(c.state("c").now).toBe(n + 1)
+  })
+
   it("no lease before the leader committed an entry of its term", () => {
     const c = new Cluster(["a", "b", "c"])
     c.forgetLeaders()

@@ -114,13 +114,15 @@ export class Checker {
   /**
    * Lease: at any instant at most one node holds a valid lease, it is the leader of the highest term any
    * live node leads in, and it holds every committed entry (so /api/leader-check + local reads are safe).
+   * Each node's lease is judged at its clock's tick `clock`, which runs ahead of `now` while it is paused
+   * (a stopped process answers leader-check the moment it resumes, before it steps anything).
    */
-  checkLeases(states: ReadonlyArray<RaftState>): void {
+  checkLeases(nodes: ReadonlyArray<{ readonly state: RaftState; readonly clock: number }>): void {
     let holder: RaftState | undefined
     let maxLeaderTerm = -1
-    for (const s of states) {
+    for (const { clock, state: s } of nodes) {
       if (s.role === "leader" && s.term > maxLeaderTerm) maxLeaderTerm = s.term
-      if (!Lease.isLeaderWithLease(s, s.now)) continue
+      if (!Lease.isLeaderWithLease(s, clock)) continue
       if (holder !== undefined) this.fail(`two leases: ${holder.config.id} (term ${holder.term}) and ${s.config.id} (term ${s.term})`)
       holder = s
     }

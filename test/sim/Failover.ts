@@ -52,6 +52,8 @@ const options = (seed: number, raft: Partial<Omit<Config.RaftConfig, "id">>): Si
     },
     disk: { writeDelayMaxTicks: 2 },
     crashPerMille: 0,
+    pausePerMille: 0,
+    pauseMaxTicks: 1,
     restartPerMille: 0,
     // About 40 writes and 10 linearizable reads per second: "under load" for orchestrator.
     proposePerMille: 200,

@@ -38,6 +38,12 @@ export interface SimOptions {
   }
   /** Per tick, per cluster (not per node). */
   readonly crashPerMille: number
+  /**
+   * Per tick, per cluster: a running node stops (SIGSTOP, a long GC or a starved event loop) for 1 to
+   * pauseMaxTicks ticks. Its clock runs on, nothing of it runs; what is sent to it waits (TCP buffers).
+   */
+  readonly pausePerMille: number
+  readonly pauseMaxTicks: number
   readonly restartPerMille: number
   readonly proposePerMille: number
   readonly readPerMille: number
@@ -87,6 +93,9 @@ export const drawOptions = (seed: number, scale = 1): SimOptions => {
     readPerMille: knob(200),
     confChangePerMille: knob(10),
     transferPerMille: knob(10),
-    snapshotEveryEntries: r.int(3, 40)
+    snapshotEveryEntries: r.int(3, 40),
+    // Drawn last, so every other knob of a seed is what it was before pauses existed.
+    pausePerMille: knob(15),
+    pauseMaxTicks: r.int(1, 4 * electionTicks)
   }
 }

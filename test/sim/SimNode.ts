@@ -44,6 +44,10 @@ export class SimNode {
   applied = 0
   sinceSnapshot = 0
   incarnation = 0
+  /** Stopped since this simulator tick (undefined: running) until `resumeAt`; messages to it wait in `held`. */
+  pausedAt: number | undefined = undefined
+  resumeAt = 0
+  held: Array<Message> = []
   /** Proposals this node accepted as leader, by log index: acknowledged when applied with the same term. */
   proposals = new Map<number, { id: string; term: number; data: string }>()
   constructor(readonly id: NodeId, public bootVoters: ReadonlyArray<NodeId>) {}

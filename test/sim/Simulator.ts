@@ -25,6 +25,12 @@ export interface SimResult {
 
 export type Trace = (line: string) => void
 
+/** Deliberately broken runtimes, for negative controls: the checker must catch what they get wrong. */
+export interface Variant {
+  /** A resumed node steps one Tick instead of every tick it missed (the bug chaos seed 1432507113 hit). */
+  readonly resumeWithoutCatchUp?: boolean
+}
+
 const short = (m: Message): string => {
   switch (m._tag) {
     case "AppendEntries":
@@ -58,10 +64,14 @@ export class Simulator {
   private proposalCounter = 0
   readonly stats: Record<string, number> = {
     elections: 0, acked: 0, crashes: 0, restarts: 0, snapshotsInstalled: 0, snapshotsTaken: 0,
-    confChanges: 0, transfers: 0, reads: 0, partitions: 0, steps: 0
+    confChanges: 0, transfers: 0, reads: 0, partitions: 0, pauses: 0, steps: 0
   }
 
-  constructor(readonly opts: SimOptions, private readonly trace: Trace | undefined = undefined) {
+  constructor(
+    readonly opts: SimOptions,
+    private readonly trace: Trace | undefined = undefined,
+    private readonly variant: Variant = {}
+  ) {
     this.rng = new Rng(opts.seed ^ 0x5eed)
     this.net = new Network(this.rng, { ...opts.net })
     this.checker = new Checker(() => this.t)
@@ -79,10 +89,43 @@ export class Simulator {
     return this.nodes.find((n) => n.id === id)
   }
 
-  upStates(): Array<RaftState> {
-    const out: Array<RaftState> = []
-    for (const n of this.nodes) if (n.up && n.state !== undefined) out.push(n.state)
+  /** Raft ticks node `n` missed while paused, in simulator ticks [pausedAt, until]. */
+  private missedTicks(n: SimNode, until: number): number {
+    if (n.pausedAt === undefined) return 0
+    const k = this.nodes.indexOf(n)
+    let missed = 0
+    for (let t = n.pausedAt; t <= until; t++) if ((t + this.phase[k]!) % this.opts.tickEvery === 0) missed++
+    return missed
+  }
+
+  /** Every running node's state with its clock's tick (ahead of `now` while paused). */
+  private leaseViews(): Array<{ readonly state: RaftState; readonly clock: number }> {
+    const out: Array<{ readonly state: RaftState; readonly clock: number }> = []
+    for (const n of this.nodes) {
+      if (n.up && n.state !== undefined) out.push({ state: n.state, clock: n.state.now + this.missedTicks(n, this.t) })
+    }
     return out
+  }
+
+  private pause(n: SimNode, ticks: number): void {
+    n.pausedAt = this.t
+    n.resumeAt = this.t + ticks
+    this.stats.pauses!++
+    this.log(`${n.id} PAUSE for ${ticks} ticks`)
+  }
+
+  /**
+   * What a runtime does when its process runs again: the first batch steps one Tick carrying every tick
+   * that passed, then the messages that waited in its socket, in order. Before this tick's own Tick.
+   */
+  private resume(n: SimNode): void {
+    const missed = this.missedTicks(n, this.t - 1)
+    const held = n.held
+    n.pausedAt = undefined
+    n.held = []
+    this.log(`${n.id} RESUME (${missed} ticks missed, ${held.length} messages waiting)`)
+    if (missed > 0) this.stepNode(n, { _tag: "Tick", ticks: this.variant.resumeWithoutCatchUp === true ? 1 : missed })
+    for (const m of held) this.stepNode(n, { _tag: "Receive", message: m })
   }
 
   config(id: NodeId) {
@@ -103,6 +146,8 @@ export class Simulator {
     n.writes = []
     n.proposals = new Map()
     n.sinceSnapshot = 0
+    n.pausedAt = undefined
+    n.held = []
     n.up = true
     n.started = true
     this.log(`${n.id} start #${n.incarnation} term=${n.state.term} last=${n.disk.entries.at(-1)?.index ?? 0}`)
@@ -113,12 +158,14 @@ export class Simulator {
     n.up = false
     n.state = undefined
     n.writes = []
+    n.pausedAt = undefined
+    n.held = []
     this.stats.crashes!++
   }
 
   /** Steps one node and carries out its output as a runtime would. */
   stepNode(n: SimNode, input: Input): void {
-    if (!n.up || n.state === undefined) return
+    if (!n.up || n.state === undefined || n.pausedAt !== undefined) return
     this.stats.steps!++
     let res
     try {
@@ -160,7 +207,7 @@ export class Simulator {
       }
     }
     this.maybeSnapshot(n)
-    this.checker.checkLeases(this.upStates())
+    this.checker.checkLeases(this.leaseViews())
   }
 
   private send(m: Message): void {
@@ -231,7 +278,7 @@ export class Simulator {
   }
 
   private completeWrites(n: SimNode): void {
-    while (n.up && n.writes.length > 0 && n.writes[0]!.readyAt <= this.t) {
+    while (n.up && n.pausedAt === undefined && n.writes.length > 0 && n.writes[0]!.readyAt <= this.t) {
       const w = n.writes.shift()!
       try {
         n.writeToDisk(w.persist, this.t)
@@ -244,7 +291,7 @@ export class Simulator {
   }
 
   private leaders(): Array<SimNode> {
-    return this.nodes.filter((n) => n.up && n.state?.role === "leader")
+    return this.nodes.filter((n) => n.up && n.pausedAt === undefined && n.state?.role === "leader")
   }
 
   private clientOps(): void {
@@ -329,6 +376,11 @@ export class Simulator {
       this.net.heal()
       this.log("HEAL")
     }
+    for (const n of this.nodes) if (n.pausedAt !== undefined && n.resumeAt <= this.t) this.resume(n)
+    if (o.pausePerMille > 0 && this.rng.chance(o.pausePerMille)) {
+      const running = this.nodes.filter((n) => n.up && n.pausedAt === undefined)
+      if (running.length > 0) this.pause(this.rng.pick(running), this.rng.int(1, o.pauseMaxTicks))
+    }
   }
 
   tick(): void {
@@ -336,11 +388,12 @@ export class Simulator {
     if (!this.liveness) this.faults()
     this.clientOps()
     for (const [k, n] of this.nodes.entries()) {
-      if ((this.t + this.phase[k]!) % this.opts.tickEvery === 0) this.stepNode(n, { _tag: "Tick" })
+      if (n.pausedAt === undefined && (this.t + this.phase[k]!) % this.opts.tickEvery === 0) this.stepNode(n, { _tag: "Tick" })
     }
     for (const m of this.net.take(this.t)) {
       const n = this.node(m.to)
-      if (n !== undefined && n.up) {
+      if (n !== undefined && n.up && n.pausedAt !== undefined) n.held.push(m)
+      else if (n !== undefined && n.up) {
         if (this.trace !== undefined) this.log(`${m.to} <- ${m.from} ${short(m)}`)
         this.stepNode(n, { _tag: "Receive", message: m })
       }
@@ -352,6 +405,7 @@ export class Simulator {
   enterLiveness(): void {
     this.liveness = true
     this.net.heal()
+    for (const n of this.nodes) if (n.pausedAt !== undefined) this.resume(n)
     this.net.opts = { delayMinTicks: 1, delayMaxTicks: this.opts.net.delayMaxTicks, lossPerMille: 0, duplicatePerMille: 0 }
     for (const n of this.nodes) if (!n.up && n.started) this.start(n)
     this.log("LIVENESS: healed, all nodes restarted, faults off")
@@ -390,8 +444,8 @@ const drainTicks = (sim: Simulator): number => {
 }
 
 /** Runs one seed to completion: safety phase, then liveness phase. */
-export const run = (opts: SimOptions, trace?: Trace): SimResult => {
-  const sim = new Simulator(opts, trace)
+export const run = (opts: SimOptions, trace?: Trace, variant?: Variant): SimResult => {
+  const sim = new Simulator(opts, trace, variant)
   for (let i = 0; i < opts.safetyTicks && sim.checker.violations.length === 0; i++) sim.tick()
   if (sim.checker.violations.length > 0) return sim.result(undefined)
   sim.enterLiveness()

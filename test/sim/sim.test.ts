@@ -46,6 +46,19 @@ describe("raft simulator (VOPR style)", () => {
     expect(a.stats.steps).toBeGreaterThan(1000)
   })
 
+  it("catches a runtime whose paused leader resumes without counting the ticks it missed (negative control)", () => {
+    // The bug chaos seed 1432507113 found in the real runtime: after SIGSTOP the leader stepped one Tick,
+    // so its lease clock lagged real time by the whole pause and it claimed a lease a newer leader held.
+    const stale: Array<string> = []
+    for (let seed = 1; seed <= 250 && stale.length === 0; seed++) {
+      const opts = drawOptions(seed, SCALE)
+      if (opts.pausePerMille === 0) continue
+      const r = run(opts, undefined, { resumeWithoutCatchUp: true })
+      stale.push(...r.violations.filter((v) => /holds a lease in term|two leases/.test(v)).map((v) => `SEED=${seed} ${v}`))
+    }
+    expect(stale).not.toEqual([])
+  })
+
   it("leader failover with the production timing stays within the targets (virtual time)", () => {
     // Nodes tick at independent phases here, so this also exercises the lease margin across tick boundaries.
     const report = measureFailover(40, 7)

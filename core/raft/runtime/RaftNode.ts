@@ -6,9 +6,11 @@
  *   install/apply snapshots → apply committed entries → answer proposals and reads → serve snapshot reads.
  * Inputs are taken in batches, so many proposals share one fsync (group commit).
  *
- * Leadership for clients is `isLeader`: the core's lease check evaluated at the node's *wall-clock* tick
- * (ticks counted from the last processed tick plus elapsed real time), so a node whose driver stalls does
- * not keep claiming leadership on a stale tick count.
+ * Time is the node's clock: ticks of the monotonic clock since start-up. Each batch first steps one Tick
+ * carrying every tick that passed since the last, so the core's `now` keeps up with real time however long
+ * the event loop (or the whole process, SIGSTOP) was stopped. Leadership for clients is `isLeader`: the
+ * core's lease check evaluated at the clock's current tick, so a node whose driver is stalled does not keep
+ * claiming leadership on a stale tick count either.
  */
 import { Clock, Context, Data, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
 import * as Metrics from "../../observability/Metrics.js"
@@ -86,7 +88,6 @@ export interface RaftNodeShape {
 }
 
 /** Monotonic milliseconds: the lease must not move with wall-clock adjustments. */
-const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
 
 export class RaftNode extends Context.Tag("orchestrator/raft/RaftNode")<RaftNode, RaftNodeShape>() {}
 
@@ -154,7 +155,12 @@ export const make = (options: RaftNodeOptions) =>
     let state: RaftState = init(options.config, options.voters, persisted, options.seed)
     let durableHardState = persisted.hardState
     let appliedIndex = state.log.applied
-    let lastTickAt = yield* monotonicMillis
+    // The node's clock: ticks of the monotonic clock since start-up (the core's `now` starts at 0 here too).
+    // The Clock the node was built with, not its callers': leadership answers and the driver read one clock.
+    const clock = yield* Effect.clock
+    const monotonicMillis = Effect.sync(() => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n))
+    const clockOrigin = yield* monotonicMillis
+    const clockTick = (millis: number): number => Math.floor((millis - clockOrigin) / options.tickMillis)
     let lastSnapshotAt = yield* Clock.currentTimeMillis
     let hasJoined = Option.isSome(yield* Effect.orElseSucceed(stable.getMeta(metaHasJoined), () => Option.none()))
     yield* transport.setPeers(state.log.conf.voters)
@@ -417,12 +423,18 @@ export const make = (options: RaftNodeOptions) =>
       // any order is linearizable): their entries then travel in one AppendEntries per follower instead of
       // one each, which is most of the leader's and the followers' per-op messaging cost under load.
       const proposed: Array<{ readonly id: string; readonly data: string }> = []
+      // The clock first: every tick that passed since the last batch, however long the event loop or the
+      // whole process was stopped, before any message of this batch. A received message then resets the
+      // stickiness counter at a tick no earlier than its arrival, and a leader's lease is measured against
+      // real time (Tick inputs only wake the driver; docs/raft.md "Time").
+      const due = clockTick(yield* monotonicMillis) - state.now
+      if (due > 0) outputs.push(stepOne({ _tag: "Tick", ticks: due }))
       for (const input of batch) {
+        if (input._tag === "Tick") continue
         if (input._tag === "Propose") {
           proposed.push(input)
           continue
         }
-        if (input._tag === "Tick") lastTickAt = yield* monotonicMillis
         outputs.push(stepOne(input))
       }
       if (proposed.length === 1) outputs.push(stepOne({ _tag: "Propose", id: proposed[0]!.id, data: proposed[0]!.data }))
@@ -475,12 +487,9 @@ export const make = (options: RaftNodeOptions) =>
           })
         })) as Effect.Effect<A, RaftError>
 
-    const isLeader = Effect.gen(function*() {
-      const now = yield* monotonicMillis
-      // Real time elapsed since the last processed tick counts against the lease (tick granularity rounded up).
-      const elapsedTicks = Math.ceil(Math.max(0, now - lastTickAt) / options.tickMillis)
-      return isLeaderWithLease(state, state.now + elapsedTicks)
-    })
+    // Evaluated at the clock's tick, not the last one the driver processed: a stalled driver cannot
+    // stretch the lease.
+    const isLeader = Effect.map(monotonicMillis, (now) => isLeaderWithLease(state, Math.max(state.now, clockTick(now))))
 
     const shape: RaftNodeShape = {
       id,
