@@ -3,7 +3,8 @@
  * memory network, a toy state machine (an append-only list), real time with a 10 ms tick.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Clock, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
+import * as Metrics from "../../core/observability/Metrics.js"
 import * as Config from "../../core/raft/Config.js"
 import * as LogStore from "../../core/raft/ports/LogStore.js"
 import * as Transport from "../../core/raft/ports/RaftTransport.js"
@@ -135,8 +136,11 @@ describe("raft runtime over memory ports", () => {
       const net = Transport.makeMemoryNetwork()
       const nodes = yield* Effect.forEach(ids, (id) => startNode(net, id, makeDisks()))
       const leader = yield* leaderOf(nodes)
+      const timed = yield* Metric.value(Metrics.raftProposalSeconds)
       const results = yield* Effect.forEach(["a", "b", "c"], (d) => leader.raft.propose(d), { concurrency: 3 })
       assert.sameMembers(results as Array<number>, [1, 2, 3])
+      // Each proposal's commit latency went into the histogram /metrics serves.
+      assert.strictEqual((yield* Metric.value(Metrics.raftProposalSeconds)).count, timed.count + 3)
       yield* waitFor("all nodes applied", Effect.sync(() =>
         nodes.every((n) => n.disks.toy.items.length === 3) ? Option.some(true) : Option.none()))
       for (const n of nodes) assert.sameMembers(n.disks.toy.items, ["a", "b", "c"])

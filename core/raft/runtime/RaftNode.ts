@@ -170,7 +170,8 @@ export const make = (options: RaftNodeOptions) =>
     // The node's clock: ticks of the monotonic clock since start-up (the core's `now` starts at 0 here too).
     // The Clock the node was built with, not its callers': leadership answers and the driver read one clock.
     const clock = yield* Effect.clock
-    const monotonicMillis = Effect.sync(() => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n))
+    const monotonicNow = (): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
+    const monotonicMillis = Effect.sync(monotonicNow)
     const clockOrigin = yield* monotonicMillis
     const clockTick = (millis: number): number => Math.floor((millis - clockOrigin) / options.tickMillis)
     let lastSnapshotAt = yield* Clock.currentTimeMillis
@@ -485,17 +486,18 @@ export const make = (options: RaftNodeOptions) =>
       (received) => Queue.offerAll(inputs, Array.from(received, (inbound): Input => ({ _tag: "Receive", message: inbound.message })))
     )))
 
+    // Every proposal and read goes through here: kept to one Effect.async (no generator, no extra steps),
+    // which is most of what a request costs the leader besides the consensus work itself.
     const request = <A>(register: (id: string, waiter: Waiter) => Input) =>
-      Effect.flatMap(monotonicMillis, (now) =>
-        Effect.async<unknown, RaftError>((resume) => {
-          const waiter: Waiter = { done: false, deadline: now + options.proposalTimeoutMillis, resume }
-          const rid = `${id}#${++nextId}`
-          timeouts.push(waiter)
-          // The inputs queue is unbounded: offering never suspends; it fails only once the node shut down.
-          if (!Queue.unsafeOffer(inputs, register(rid, waiter))) failWaiter(waiter, fail("Shutdown", "the raft node has stopped"))
-          // Interrupted (client gone, shutdown): nothing to resume; the driver drops the answer.
-          return Effect.sync(() => void finish(waiter))
-        })) as Effect.Effect<A, RaftError>
+      Effect.async<unknown, RaftError>((resume) => {
+        const waiter: Waiter = { done: false, deadline: monotonicNow() + options.proposalTimeoutMillis, resume }
+        const rid = `${id}#${++nextId}`
+        timeouts.push(waiter)
+        // The inputs queue is unbounded: offering never suspends; it fails only once the node shut down.
+        if (!Queue.unsafeOffer(inputs, register(rid, waiter))) failWaiter(waiter, fail("Shutdown", "the raft node has stopped"))
+        // Interrupted (client gone, shutdown): nothing to resume; the driver drops the answer.
+        return Effect.sync(() => void finish(waiter))
+      }) as Effect.Effect<A, RaftError>
 
     // Evaluated at the clock's tick, not the last one the driver processed: a stalled driver cannot
     // stretch the lease.
@@ -504,15 +506,18 @@ export const make = (options: RaftNodeOptions) =>
     const shape: RaftNodeShape = {
       id,
       propose: (data) =>
-        Effect.gen(function*() {
-          const start = yield* Clock.currentTimeMillis
-          const result = yield* request<unknown>((rid, waiter) => {
-            proposals.set(rid, waiter)
-            return { _tag: "Propose", id: rid, data }
-          })
-          const end = yield* Clock.currentTimeMillis
-          yield* Metric.update(Metrics.raftProposalSeconds, (end - start) / 1000)
-          return result
+        Effect.suspend(() => {
+          const start = monotonicNow()
+          return Effect.map(
+            request<unknown>((rid, waiter) => {
+              proposals.set(rid, waiter)
+              return { _tag: "Propose", id: rid, data }
+            }),
+            (result) => {
+              Metrics.raftProposalSeconds.unsafeUpdate((monotonicNow() - start) / 1000, [])
+              return result
+            }
+          )
         }),
       readBarrier: request<void>((rid, waiter) => {
         reads.set(rid, waiter)
