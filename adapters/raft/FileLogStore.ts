@@ -58,19 +58,30 @@ export interface OpenedLog {
 /** Records written to the active segment, waiting for their fdatasync. */
 interface PendingAppend {
   readonly seg: Segment
-  readonly records: ReadonlyArray<Buffer>
+  /** Byte size of each record written, in order. */
+  readonly sizes: ReadonlyArray<number>
   readonly entries: ReadonlyArray<Entry>
 }
 
 const segmentName = (first: Index) => `${String(first).padStart(20, "0")}.seg`
 
-export const encodeRecord = (e: Entry): Buffer => {
-  const payload = Buffer.from(JSON.stringify({ i: e.index, t: e.term, y: e.type, d: e.data }), "utf8")
-  const buf = Buffer.allocUnsafe(headerBytes + payload.length)
-  buf.writeUInt32BE(payload.length, 0)
-  buf.writeUInt32BE(zlib.crc32(payload), 4)
-  payload.copy(buf, headerBytes)
-  return buf
+/**
+ * The records of one append, in one buffer: each payload's text is encoded straight into it (no buffer per
+ * record and no concatenation: the append path runs for every entry on every node).
+ */
+export const encodeRecords = (entries: ReadonlyArray<Entry>): { readonly buf: Buffer; readonly sizes: Array<number> } => {
+  const texts = entries.map((e) => JSON.stringify({ i: e.index, t: e.term, y: e.type, d: e.data }))
+  const sizes = texts.map((t) => headerBytes + Buffer.byteLength(t, "utf8"))
+  const buf = Buffer.allocUnsafe(sizes.reduce((a, b) => a + b, 0))
+  let pos = 0
+  for (let k = 0; k < texts.length; k++) {
+    const len = sizes[k]! - headerBytes
+    buf.writeUInt32BE(len, pos)
+    buf.write(texts[k]!, pos + headerBytes, len, "utf8")
+    buf.writeUInt32BE(zlib.crc32(buf.subarray(pos + headerBytes, pos + headerBytes + len)), pos + 4)
+    pos += sizes[k]!
+  }
+  return { buf, sizes }
 }
 
 /** Decodes the record at `pos`, or says why it is not a valid record. */
@@ -234,14 +245,14 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
     }
     let seg = segments[segments.length - 1]!
     if (seg.size >= segmentBytes && seg.offsets.length > 0) seg = createSegment(lastIndex() + 1)
-    const records = entries.map(encodeRecord)
+    const { buf, sizes } = encodeRecords(entries)
     try {
-      writeAt(seg.fd, Buffer.concat(records), seg.size)
+      writeAt(seg.fd, buf, seg.size)
     } catch (cause) {
       unwrite(seg)
       throw cause
     }
-    return { seg, records, entries }
+    return { seg, sizes, entries }
   }
   /** Cuts a write that could not be made durable (the runtime treats the failure as fatal anyway: fsyncgate). */
   const unwrite = (seg: Segment) => {
@@ -251,12 +262,12 @@ export const open = (options: FileLogStoreOptions): OpenedLog => {
       // the write or sync error is the one reported
     }
   }
-  const appended = ({ entries, records, seg }: PendingAppend) => {
+  const appended = ({ entries, seg, sizes }: PendingAppend) => {
     let pos = seg.size
-    for (let k = 0; k < records.length; k++) {
+    for (let k = 0; k < sizes.length; k++) {
       seg.offsets.push(pos)
       seg.terms.push(entries[k]!.term)
-      pos += records[k]!.length
+      pos += sizes[k]!
     }
     seg.size = pos
   }

@@ -16,6 +16,7 @@
 import { Data, Effect, Either, Fiber, Layer, Option, Queue, Runtime, Schema, type Scope } from "effect"
 import * as net from "node:net"
 import { Message } from "../../core/raft/Message.js"
+import { compileGuard } from "../../core/raft/MessageGuard.js"
 import type { Inbound } from "../../core/raft/ports/RaftTransport.js"
 import { defaultInboundCapacity, misaddressed, RaftTransport } from "../../core/raft/ports/RaftTransport.js"
 import type { NodeId } from "../../core/raft/Types.js"
@@ -75,6 +76,8 @@ export const parseAddress = (id: NodeId): { host: string; port: number } | undef
 }
 
 const decodeMessage = Schema.decodeUnknownEither(Message)
+/** The same check without building a decoded copy (core/raft/MessageGuard.ts); Schema then only explains rejects. */
+const isMessage = compileGuard(Message.ast)
 /** Above this many bytes buffered in the socket, sends go through the queue and its drain handling. */
 const fastPathMaxBuffered = 1024 * 1024
 
@@ -177,9 +180,13 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
           } catch {
             return drop("frame is not JSON")
           }
-          const decoded = decodeMessage(raw)
-          if (Either.isLeft(decoded)) return drop(`invalid message: ${short(String(decoded.left.message))}`)
-          const m = decoded.right
+          let m: Message
+          if (isMessage !== undefined && isMessage(raw)) m = raw as Message
+          else {
+            const decoded = decodeMessage(raw)
+            if (Either.isLeft(decoded)) return drop(`invalid message: ${short(String(decoded.left.message))}`)
+            m = decoded.right
+          }
           const peer = state.peer!
           if (m.from !== peer) return drop(`message claims to be from ${m.from}`)
           if (m.to !== self) return drop(`message is addressed to ${m.to}`)

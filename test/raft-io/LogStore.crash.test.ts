@@ -65,6 +65,18 @@ describe("segment log recovery", async () => {
     })
   })
 
+  it("multi-byte UTF-8 payloads survive a reopen, in one append and across appends", async () => {
+    const dir = freshDir()
+    const data = ["é", "✓ ok", "😀 emoji", "plain", "日本語のテキスト", ""]
+    const entries: Array<Entry> = data.map((d, k) => ({ index: k + 1, term: 1, type: "normal", data: d }))
+    await write(dir, entries.slice(0, 4))
+    await withLog(dir, (log) => Effect.runPromise(log.store.append(entries.slice(4))))
+    await withLog(dir, (log) => {
+      assert.deepStrictEqual(contents(log), { first: 1, last: 6, entries })
+      assert.deepStrictEqual(log.notes, [])
+    })
+  })
+
   it("a file cut in the middle of a record (torn write) loses only that record", async () => {
     const dir = freshDir()
     await write(dir, range(1, 10, 1))
