@@ -87,8 +87,6 @@ export interface RaftNodeShape {
   readonly snapshotNow: Effect.Effect<Index, RaftError>
 }
 
-/** Monotonic milliseconds: the lease must not move with wall-clock adjustments. */
-
 export class RaftNode extends Context.Tag("orchestrator/raft/RaftNode")<RaftNode, RaftNodeShape>() {}
 
 /**
@@ -109,8 +107,7 @@ const resumed = (): void => {}
 /**
  * Marks a waiter done and lets go of its caller. A done waiter stays in the timeout list until its deadline
  * (proposalTimeoutMillis, seconds); holding `resume` would keep the caller's whole fiber alive that long —
- * at 10,000 proposals/s that was ~100,000 fibers surviving every young-generation GC, the main cost of
- * the leader's scavenges (8–12 ms pauses, most of the commit latency tail).
+ * at 10,000 proposals/s ~100,000 finished fibers, copied by young-generation GCs and promoted to old space.
  */
 const finish = (w: Waiter): Waiter["resume"] => {
   const resume = w.resume
@@ -170,6 +167,7 @@ export const make = (options: RaftNodeOptions) =>
     // The node's clock: ticks of the monotonic clock since start-up (the core's `now` starts at 0 here too).
     // The Clock the node was built with, not its callers': leadership answers and the driver read one clock.
     const clock = yield* Effect.clock
+    // Monotonic milliseconds: the lease must not move with wall-clock adjustments.
     const monotonicNow = (): number => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
     const monotonicMillis = Effect.sync(monotonicNow)
     const clockOrigin = yield* monotonicMillis
