@@ -76,8 +76,11 @@ export const parseAddress = (id: NodeId): { host: string; port: number } | undef
 }
 
 const decodeMessage = Schema.decodeUnknownEither(Message)
-/** The same check without building a decoded copy (core/raft/MessageGuard.ts); Schema then only explains rejects. */
-const isMessage = compileGuard(Message.ast)
+/**
+ * The same check without building a decoded copy (core/raft/MessageGuard.ts); Schema then only explains rejects.
+ * Were the schema ever beyond the guard compiler, every frame would simply go through Schema.
+ */
+const isMessage = compileGuard(Message.ast) ?? (() => false)
 /** Above this many bytes buffered in the socket, sends go through the queue and its drain handling. */
 const fastPathMaxBuffered = 1024 * 1024
 
@@ -181,7 +184,7 @@ export const make = (options: TcpTransportOptions): Effect.Effect<RaftTransport[
             return drop("frame is not JSON")
           }
           let m: Message
-          if (isMessage !== undefined && isMessage(raw)) m = raw as Message
+          if (isMessage(raw)) m = raw as Message
           else {
             const decoded = decodeMessage(raw)
             if (Either.isLeft(decoded)) return drop(`invalid message: ${short(String(decoded.left.message))}`)

@@ -48,6 +48,12 @@ export class SimNode {
   pausedAt: number | undefined = undefined
   resumeAt = 0
   held: Array<Message> = []
+
+  /** Running again (resumed, restarted or crashed): no pause, nothing waiting. */
+  clearPause(): void {
+    this.pausedAt = undefined
+    this.held = []
+  }
   /** Proposals this node accepted as leader, by log index: acknowledged when applied with the same term. */
   proposals = new Map<number, { id: string; term: number; data: string }>()
   constructor(readonly id: NodeId, public bootVoters: ReadonlyArray<NodeId>) {}

@@ -121,8 +121,7 @@ export class Simulator {
   private resume(n: SimNode): void {
     const missed = this.missedTicks(n, this.t - 1)
     const held = n.held
-    n.pausedAt = undefined
-    n.held = []
+    n.clearPause()
     this.log(`${n.id} RESUME (${missed} ticks missed, ${held.length} messages waiting)`)
     if (missed > 0) this.stepNode(n, { _tag: "Tick", ticks: this.variant.resumeWithoutCatchUp === true ? 1 : missed })
     for (const m of held) this.stepNode(n, { _tag: "Receive", message: m })
@@ -146,8 +145,7 @@ export class Simulator {
     n.writes = []
     n.proposals = new Map()
     n.sinceSnapshot = 0
-    n.pausedAt = undefined
-    n.held = []
+    n.clearPause()
     n.up = true
     n.started = true
     this.log(`${n.id} start #${n.incarnation} term=${n.state.term} last=${n.disk.entries.at(-1)?.index ?? 0}`)
@@ -158,8 +156,7 @@ export class Simulator {
     n.up = false
     n.state = undefined
     n.writes = []
-    n.pausedAt = undefined
-    n.held = []
+    n.clearPause()
     this.stats.crashes!++
   }
 

@@ -92,10 +92,11 @@ export const startCluster = async (
     // Members running as other uids must reach bin/orchestrator.js: every directory above the checkout needs
     // the execute bit for others (a clone under `mktemp -d` is 0700; .ci/run opens them up).
     for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
-      if ((fs.statSync(dir).mode & 0o001) === 0) {
+      const mode = fs.statSync(dir).mode
+      if ((mode & 0o001) === 0) {
         throw new Error(
           `nodes run as other uids cannot reach ${repoRoot}: ${dir} is not traversable by others ` +
-            `(mode ${(fs.statSync(dir).mode & 0o777).toString(8)}); run \`chmod o+x ${dir}\` (.ci/run does this)`
+            `(mode ${(mode & 0o777).toString(8)}); run \`chmod o+x ${dir}\` (.ci/run does this)`
         )
       }
       if (dir === path.dirname(dir)) break
