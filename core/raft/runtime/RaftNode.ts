@@ -12,7 +12,7 @@
  * core's lease check evaluated at the clock's current tick, so a node whose driver is stalled does not keep
  * claiming leadership on a stale tick count either.
  */
-import { Clock, Context, Data, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
+import { Clock, Context, Data, Effect, Layer, Metric, Option, Queue } from "effect"
 import * as Metrics from "../../observability/Metrics.js"
 import * as ConfChangeMod from "../ConfChange.js"
 import type { RaftConfig } from "../Config.js"
@@ -182,7 +182,8 @@ export const make = (options: RaftNodeOptions) =>
     const reads = new Map<string, Waiter>()
     let readsAwaitingApply: Array<{ readonly index: Index; readonly waiter: Waiter }> = []
     let nextId = 0
-    const published = yield* Ref.make<RaftStatus>(makeStatus(state, false, hasJoined))
+    // The state as of the end of the driver's last batch (states are immutable values): what `status` shows.
+    let published: RaftState = state
 
     const fail = (reason: RaftError["reason"], message: string) =>
       new RaftError({ reason, message, leader: state.lead })
@@ -282,7 +283,7 @@ export const make = (options: RaftNodeOptions) =>
             else failWaiter(w.waiter, fail("Dropped", `entry ${e.index} was replaced by a newer leader`))
           }
         }
-        yield* Metric.set(Metrics.raftAppliedIndex, appliedIndex)
+        Metrics.raftAppliedIndex.unsafeUpdate(appliedIndex, [])
         const ready = readsAwaitingApply.filter((r) => r.index <= appliedIndex)
         readsAwaitingApply = readsAwaitingApply.filter((r) => r.index > appliedIndex)
         for (const r of ready) succeedWaiter(r.waiter, undefined)
@@ -401,10 +402,33 @@ export const make = (options: RaftNodeOptions) =>
         return meta.index
       })
 
+    /** Whether writing this record touches the disk (a commit-index-only record does not: see persistAll). */
+    const needsDisk = (p: Persist | undefined): boolean =>
+      p !== undefined && (
+        p.entries.length > 0 || p.snapshotChunk !== undefined || p.installSnapshot !== undefined ||
+        p.compactTo !== undefined ||
+        (p.hardState !== undefined && (p.hardState.term !== durableHardState.term || p.hardState.vote !== durableHardState.vote))
+      )
+
+    /** Sends the replies of `outputs` whose records are durable and does the rest of each output, in order. */
+    const afterPersist = (outputs: ReadonlyArray<Output>, followUps: Array<Input>) =>
+      Effect.gen(function*() {
+        const after = coalesce(outputs.flatMap((o) => o.messagesAfterPersist))
+        for (const m of after) yield* transport.send(m.to, m)
+        for (const o of outputs) if (hasAfterPersistWork(o)) followUps.push(...(yield* handleAfterPersist(o)))
+      })
+
     /**
-     * Carries out a batch of outputs: first every message that does not wait for the disk, then one
-     * group write of all persist records, then the replies that had to wait for it, then the rest of each
-     * output in order; `Persisted` for each record and snapshot chunks are stepped as follow-ups.
+     * Carries out a batch of outputs: first every message that does not wait for the disk; then the outputs
+     * ahead of the first record that needs the disk are finished at once (typically a leader's commit:
+     * apply and answer clients); then one group write of the remaining records, the replies that had to wait
+     * for it, and the rest of those outputs in order. `Persisted` for each record and snapshot chunks are
+     * stepped as follow-ups.
+     *
+     * Finishing the prefix first is what keeps a busy leader's commit latency at one disk write: the batch
+     * that carries followers' acknowledgements also carries new proposals, and their fsync used to hold the
+     * acknowledged entries' apply and answers back by a whole write. It is safe because the core releases
+     * only entries durable here (State.ts, "apply") and a record without disk work is durable as it stands.
      */
     const runOutputs = (outputs: ReadonlyArray<Output>): Effect.Effect<void, unknown> =>
       Effect.gen(function*() {
@@ -413,19 +437,31 @@ export const make = (options: RaftNodeOptions) =>
           const before = coalesce(pending.flatMap((o) => o.messages))
           for (const m of before) yield* transport.send(m.to, m)
           const records = pending.flatMap((o) => (o.persist === undefined ? [] : [o.persist]))
-          if (records.length > 0) yield* persistAll(records)
-          const after = coalesce(pending.flatMap((o) => o.messagesAfterPersist))
-          for (const m of after) yield* transport.send(m.to, m)
-          const followUps: Array<Input> = records.map((r) => ({ _tag: "Persisted", seq: r.seq }))
-          for (const o of pending) if (hasAfterPersistWork(o)) followUps.push(...(yield* handleAfterPersist(o)))
-          pending = followUps.map(stepOne)
+          const firstDisk = pending.findIndex((o) => needsDisk(o.persist))
+          const ready = firstDisk < 0 ? pending : pending.slice(0, firstDisk)
+          const followUps: Array<Input> = []
+          yield* afterPersist(ready, followUps)
+          if (firstDisk >= 0) {
+            const rest = pending.slice(firstDisk)
+            yield* persistAll(rest.flatMap((o) => (o.persist === undefined ? [] : [o.persist])))
+            yield* afterPersist(rest, followUps)
+          }
+          pending = [...records.map((r): Input => ({ _tag: "Persisted", seq: r.seq })), ...followUps].map(stepOne)
         }
       })
 
-    const publish = Effect.gen(function*() {
-      yield* Ref.set(published, makeStatus(state, state.role === "leader", hasJoined))
-      yield* Metric.set(Metrics.raftCommitIndex, state.log.committed)
-    })
+    // Once per batch, so kept to plain assignments: no status object is built unless someone asks for it.
+    const publish = () => {
+      published = state
+      Metrics.raftCommitIndex.unsafeUpdate(state.log.committed, [])
+    }
+
+    /** Whether maybeSnapshot(false) could take a snapshot now: checked without an Effect on every batch. */
+    const snapshotDue = (): boolean => {
+      const since = appliedIndex - (state.snapshot?.index ?? 0)
+      return since > 0 &&
+        (since >= options.snapshotThreshold || clock.unsafeCurrentTimeMillis() - lastSnapshotAt >= options.snapshotIntervalMillis)
+    }
 
     const driver = Effect.gen(function*() {
       const batch = yield* Queue.takeBetween(inputs, 1, 512)
@@ -451,8 +487,8 @@ export const make = (options: RaftNodeOptions) =>
       if (proposed.length === 1) outputs.push(stepOne({ _tag: "Propose", id: proposed[0]!.id, data: proposed[0]!.data }))
       else if (proposed.length > 1) outputs.push(stepOne({ _tag: "ProposeBatch", proposals: proposed }))
       yield* runOutputs(outputs)
-      yield* maybeSnapshot(false)
-      yield* publish
+      if (snapshotDue()) yield* maybeSnapshot(false)
+      publish()
     })
 
     // Storage failures are fatal for consensus safety: stop the node's raft (the process supervisor restarts it).
@@ -523,10 +559,7 @@ export const make = (options: RaftNodeOptions) =>
       }),
       isLeader,
       leaseRead: Effect.map(isLeader, (leads) => leads && appliedIndex >= state.log.committed),
-      status: Effect.gen(function*() {
-        const s = yield* Ref.get(published)
-        return { ...s, isLeader: yield* isLeader }
-      }),
+      status: Effect.map(isLeader, (leads) => makeStatus(published, leads, hasJoined)),
       transferLeadership: (target) =>
         Effect.gen(function*() {
           if (state.role !== "leader") return yield* Effect.fail(fail("NotLeader", "not the leader"))
