@@ -14,7 +14,9 @@
  *
  * Each row is the median of --rounds rounds (by commits/s); the JSON line has every round. Raft rows also
  * give each member's CPU use during the row (% of one core, all threads; leader first) and the CPU of all
- * three per commit: what separates "the nodes are busy" from "the nodes wait for the scheduler".
+ * three per commit: what separates "the nodes are busy" from "the nodes wait for the scheduler". And the GC:
+ * the leader's GC pause time per second, and the share of slow proposals (over 20 ms, the target) that
+ * overlap a GC pause of some member — how much of the tail is garbage collection.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
@@ -48,6 +50,30 @@ interface Row {
   /** Raft mode: % of one core per member (leader first), and CPU µs of all members per commit. */
   readonly cpuPercent?: ReadonlyArray<number>
   readonly cpuMicrosPerCommit?: number
+  /** Raft mode: the leader's GC pause time, ms per second of the row. */
+  readonly leaderGcMillisPerSecond?: number
+  /** Raft mode: proposals slower than 20 ms, and the % of them whose interval overlaps a member's GC pause. */
+  readonly slow?: number
+  readonly slowDuringGcPercent?: number
+}
+
+/** Of the proposals slower than `limit` ms, how many overlap a GC pause of any member. */
+const slowDuringGc = (
+  latencies: ReadonlyArray<number>,
+  starts: ReadonlyArray<number>,
+  pauses: ReadonlyArray<readonly [number, number]>,
+  limit: number
+) => {
+  let slow = 0
+  let overlapping = 0
+  for (let i = 0; i < latencies.length; i++) {
+    if (latencies[i]! <= limit) continue
+    slow++
+    const from = starts[i]!
+    const to = from + latencies[i]!
+    if (pauses.some(([at, ms]) => at < to && at + ms > from)) overlapping++
+  }
+  return { slow, percent: slow === 0 ? 0 : Math.round((overlapping / slow) * 100) }
 }
 
 const summarize = (m: string, proposers: number, offered: number, latencies: ReadonlyArray<number>, secs: number, errors: number): Row => ({
@@ -87,22 +113,30 @@ const raftMode = async (): Promise<Array<Row>> => {
       for (const m of members) if ((await ask<{ isLeader: boolean }>(m, { cmd: "status" })).isLeader) leader = m
     }
     await ask(leader, { cmd: "run", proposers: 64, millis: 2000, rate: 0 }) // warm-up (JIT)
-    const cpu = () => Promise.all([leader, ...members.filter((m) => m !== leader)].map((m) => ask<{ cpuMillis: number }>(m, { cmd: "cpu" })))
+    const ordered = [leader, ...members.filter((m) => m !== leader)]
+    const cpu = () => Promise.all(ordered.map((m) => ask<{ cpuMillis: number }>(m, { cmd: "cpu" })))
+    const gcs = () => Promise.all(ordered.map((m) => ask<{ pauses: Array<[number, number]> }>(m, { cmd: "gc" })))
     for (const [proposers, rate] of plans) {
+      await gcs()
       const before = await cpu()
       const startedAt = performance.now()
-      const r = await ask<{ latencies: Array<number>; errors: number; seconds: number; loopDelayMs: { p99: number } }>(
+      const r = await ask<{ latencies: Array<number>; starts: Array<number>; errors: number; seconds: number; loopDelayMs: { p99: number } }>(
         leader,
         { cmd: "run", proposers, millis: seconds * 1000, rate }
       )
       const after = await cpu()
       const wall = performance.now() - startedAt
+      const pauses = await gcs()
+      const gc = slowDuringGc(r.latencies, r.starts, pauses.flatMap((p) => p.pauses), 20)
       const used = after.map((a, i) => a.cpuMillis - before[i]!.cpuMillis)
       rows.push({
         ...summarize("raft", proposers, rate, r.latencies, r.seconds, r.errors),
         leaderLoopDelayP99: r.loopDelayMs.p99,
         cpuPercent: used.map((ms) => Math.round((ms / wall) * 100)),
-        cpuMicrosPerCommit: Math.round((used.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.latencies.length))
+        cpuMicrosPerCommit: Math.round((used.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.latencies.length)),
+        leaderGcMillisPerSecond: Math.round(pauses[0]!.pauses.reduce((a, [, ms]) => a + ms, 0) / (wall / 1000)),
+        slow: gc.slow,
+        slowDuringGcPercent: gc.percent
       })
     }
   } finally {
@@ -169,13 +203,16 @@ const main = async () => {
     const byRate = all.map((rows) => rows[k]!).sort((a, b) => a.perSecond - b.perSecond)
     return byRate[Math.floor(byRate.length / 2)]!
   })
-  console.log("| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit |")
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log(
+    "| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit | leader GC ms/s | > 20 ms (during a GC) |"
+  )
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of median) {
     console.log(
       `| ${r.mode} | ${r.proposers} | ${r.offered === 0 ? "closed loop" : r.offered} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ` +
         `${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.errors} | ${r.leaderLoopDelayP99?.toFixed(1) ?? "-"} | ` +
-        `${r.cpuPercent?.join("/") ?? "-"} | ${r.cpuMicrosPerCommit ?? "-"} |`
+        `${r.cpuPercent?.join("/") ?? "-"} | ${r.cpuMicrosPerCommit ?? "-"} | ${r.leaderGcMillisPerSecond ?? "-"} | ` +
+        `${r.slow === undefined ? "-" : `${r.slow} (${r.slowDuringGcPercent}%)`} |`
     )
   }
   console.log(JSON.stringify({

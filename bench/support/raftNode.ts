@@ -10,10 +10,11 @@
  * The bench forks three of these; control over IPC:
  *   { cmd: "status" }                       → { isLeader }
  *   { cmd: "cpu" }                          → { cpuMillis } (user + system CPU of the process, all threads)
- *   { cmd: "run", proposers, millis, rate } → { latencies, errors, seconds, loopDelayMs }
+ *   { cmd: "gc" }                           → { pauses } (GC pauses since the last ask: [epoch ms start, ms])
+ *   { cmd: "run", proposers, millis, rate } → { latencies, starts, errors, seconds, loopDelayMs }
  */
 import { Effect, Layer, Ref } from "effect"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import * as RaftStorage from "../../adapters/raft/RaftStorage.js"
 import * as TcpTransport from "../../adapters/raft/TcpTransport.js"
 import * as RaftConfig from "../../core/raft/Config.js"
@@ -60,8 +61,16 @@ const counterMachine = Effect.gen(function*() {
   return shape
 })
 
+/** GC pauses of this process ([start, duration] in epoch ms / ms): the bench lines them up with slow proposals. */
+const gcPauses: Array<[number, number]> = []
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([performance.timeOrigin + e.startTime, e.duration])
+}).observe({ entryTypes: ["gc"] })
+
 interface RunResult {
   readonly latencies: Array<number>
+  /** When each answered proposal was scheduled (epoch ms), in the order of `latencies`. */
+  readonly starts: Array<number>
   readonly errors: number
   readonly seconds: number
   readonly loopDelayMs: { readonly p99: number; readonly max: number }
@@ -80,6 +89,7 @@ const program = Effect.gen(function*() {
   const run = (proposers: number, millis: number, rate: number) =>
     Effect.async<RunResult>((resume) => {
       const latencies: Array<number> = []
+      const starts: Array<number> = []
       let errors = 0
       let open = 0
       const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -98,6 +108,7 @@ const program = Effect.gen(function*() {
         loopDelay.disable()
         resume(Effect.succeed({
           latencies,
+          starts,
           errors,
           seconds: (performance.now() - start) / 1000,
           loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 }
@@ -112,7 +123,10 @@ const program = Effect.gen(function*() {
           onExit: (exit) => {
             open--
             busy[w] = false
-            if (exit._tag === "Success") latencies.push(performance.now() - t0)
+            if (exit._tag === "Success") {
+              latencies.push(performance.now() - t0)
+              starts.push(performance.timeOrigin + t0)
+            }
             else errors++
             if (performance.now() >= deadline) return finish()
             if (interval === 0 || next[w]! <= performance.now()) fire(w)
@@ -131,7 +145,9 @@ const program = Effect.gen(function*() {
     })
   yield* Effect.async<never>(() => {
     process.on("message", (m: { cmd: string; proposers?: number; millis?: number; rate?: number }) => {
-      if (m.cmd === "cpu") {
+      if (m.cmd === "gc") {
+        process.send!({ pauses: gcPauses.splice(0) })
+      } else if (m.cmd === "cpu") {
         const u = process.cpuUsage()
         process.send!({ cpuMillis: (u.user + u.system) / 1000 })
       } else if (m.cmd === "status") {
