@@ -3,7 +3,7 @@
  * memory network, a toy state machine (an append-only list), real time with a 10 ms tick.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Layer, Metric, Option, Scope } from "effect"
 import * as Metrics from "../../core/observability/Metrics.js"
 import * as Config from "../../core/raft/Config.js"
 import * as LogStore from "../../core/raft/ports/LogStore.js"
@@ -51,25 +51,34 @@ const makeDisks = (): Disks => ({
   toy: makeToyDisk()
 })
 
+/** Runtime settings a test may change: the tick, and the log store (wrapped around the node's memory disk). */
+interface NodeExtras {
+  readonly tickMillis?: number
+  readonly logStore?: (base: LogStore.LogStoreShape) => LogStore.LogStoreShape
+}
+
 const nodeLayer = (
   net: Transport.MemoryNetworkShape,
   id: string,
   disks: Disks,
   snapshotThreshold = 1000,
-  overrides: Partial<Omit<Config.RaftConfig, "id">> = {}
+  overrides: Partial<Omit<Config.RaftConfig, "id">> = {},
+  extras: NodeExtras = {}
 ) =>
   RaftNode.layer({
     // trailingLogs 5: compaction really drops entries, so a lagging node needs InstallSnapshot.
     config: Config.make(id, { trailingLogs: 5, snapshotChunkBytes: 64, ...overrides }),
     voters: ids,
-    tickMillis: 10,
+    tickMillis: extras.tickMillis ?? 10,
     snapshotThreshold,
     snapshotIntervalMillis: 3_600_000,
     proposalTimeoutMillis: 5_000,
     seed: ids.indexOf(id) + 1
   }).pipe(
     Layer.provide(Layer.mergeAll(
-      LogStore.layerMemory(disks.log),
+      extras.logStore === undefined
+        ? LogStore.layerMemory(disks.log)
+        : Layer.sync(LogStore.LogStore, () => extras.logStore!(LogStore.makeMemory(disks.log))),
       StableStore.layerMemory(disks.stable),
       SnapshotStore.layerMemory({ disk: disks.snapshots }),
       Transport.layerMemory(id, { peers: ids }).pipe(Layer.provide(Layer.succeed(Transport.MemoryNetwork, net))),
@@ -83,11 +92,12 @@ const startNode = (
   id: string,
   disks: Disks,
   threshold?: number,
-  overrides?: Partial<Omit<Config.RaftConfig, "id">>
+  overrides?: Partial<Omit<Config.RaftConfig, "id">>,
+  extras?: NodeExtras
 ) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const ctx = yield* Layer.buildWithScope(nodeLayer(net, id, disks, threshold, overrides), scope)
+    const ctx = yield* Layer.buildWithScope(nodeLayer(net, id, disks, threshold, overrides, extras), scope)
     return { id, disks, scope, raft: ctx.unsafeMap.get(RaftNode.RaftNode.key) as RaftNode.RaftNodeShape }
   })
 type Started = Effect.Effect.Success<ReturnType<typeof startNode>>
@@ -219,6 +229,60 @@ describe("raft runtime over memory ports", () => {
       // Its driver did run meanwhile: its own clock and status moved on (the jump reached the core).
       const status = yield* leader.raft.status
       assert.isFalse(status.isLeader)
+      for (const n of nodes) yield* Scope.close(n.scope, Exit.void)
+    }))
+
+  it.scopedLive("a leader answers acknowledged entries without waiting for the disk write of proposals stepped with the acknowledgements", () =>
+    Effect.gen(function*() {
+      // The leader's log appends of "first" and of "second" wait for gates; nothing else waits. A 200 ms
+      // tick keeps elections and CheckQuorum out of the way while the leader's driver is held on a gate.
+      const gates = { first: yield* Deferred.make<void>(), second: yield* Deferred.make<void>() }
+      let gated = ""
+      const gatedStore = (id: string) => (base: LogStore.LogStoreShape): LogStore.LogStoreShape => ({
+        ...base,
+        append: (entries) => {
+          const held = id !== gated ? undefined : entries.some((e) => e.data === "first")
+            ? gates.first
+            : entries.some((e) => e.data === "second")
+            ? gates.second
+            : undefined
+          return held === undefined ? base.append(entries) : Effect.zipRight(Deferred.await(held), base.append(entries))
+        }
+      })
+      const net = Transport.makeMemoryNetwork()
+      const nodes = yield* Effect.forEach(ids, (id) =>
+        startNode(net, id, makeDisks(), undefined, undefined, { tickMillis: 200, logStore: gatedStore(id) }))
+      const leader = yield* leaderOf(nodes)
+      yield* leader.raft.propose("warm-up")
+      gated = leader.id
+      const followers = nodes.filter((n) => n !== leader)
+      // "first": the leader sends it and then waits for its own append, while both followers store it and
+      // acknowledge; their acknowledgements queue up behind the leader's held driver.
+      // Highest index each follower has acknowledged to the leader.
+      const acked = new Map<string, number>()
+      yield* net.setFilter((from, to, m) => {
+        if (to === leader.id && m._tag === "AppendEntriesResp" && m.success) acked.set(from, Math.max(acked.get(from) ?? 0, m.index))
+        return "deliver"
+      })
+      const first = yield* Effect.fork(leader.raft.propose("first"))
+      const ackedFirst = (f: Started) => {
+        const entry = f.disks.log.entries.find((e) => e.data === "first")
+        return entry !== undefined && (acked.get(f.id) ?? 0) >= entry.index
+      }
+      yield* waitFor("both followers acknowledged the first entry", Effect.sync(() =>
+        followers.every(ackedFirst) ? Option.some(true) : Option.none()))
+      yield* Effect.sleep(50) // delivered: now moved on to the leader's input queue
+      // "second" queues behind them: one batch will step the acknowledgements, then propose "second".
+      const second = yield* Effect.fork(leader.raft.propose("second"))
+      yield* Effect.sleep(20)
+      yield* Deferred.succeed(gates.first, undefined)
+      // The acknowledgements commit "first" (durable on all three); its answer must not wait for the
+      // append of "second", which stays held.
+      const answered = yield* Fiber.join(first).pipe(Effect.timeout(2000), Effect.option)
+      assert.isTrue(Option.isSome(answered), "\"first\" was answered only after the write of \"second\"")
+      assert.isNull(yield* Fiber.poll(second).pipe(Effect.map(Option.getOrNull)))
+      yield* Deferred.succeed(gates.second, undefined)
+      yield* Fiber.join(second)
       for (const n of nodes) yield* Scope.close(n.scope, Exit.void)
     }))
 })
