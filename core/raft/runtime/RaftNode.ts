@@ -12,7 +12,7 @@
  * core's lease check evaluated at the clock's current tick, so a node whose driver is stalled does not keep
  * claiming leadership on a stale tick count either.
  */
-import { Clock, Context, Data, Effect, Layer, Metric, Option, Queue } from "effect"
+import { Context, Data, Effect, Layer, Metric, Option, Queue } from "effect"
 import * as Metrics from "../../observability/Metrics.js"
 import * as ConfChangeMod from "../ConfChange.js"
 import type { RaftConfig } from "../Config.js"
@@ -172,7 +172,7 @@ export const make = (options: RaftNodeOptions) =>
     const monotonicMillis = Effect.sync(monotonicNow)
     const clockOrigin = yield* monotonicMillis
     const clockTick = (millis: number): number => Math.floor((millis - clockOrigin) / options.tickMillis)
-    let lastSnapshotAt = yield* Clock.currentTimeMillis
+    let lastSnapshotAt = clock.unsafeCurrentTimeMillis()
     let hasJoined = Option.isSome(yield* Effect.orElseSucceed(stable.getMeta(metaHasJoined), () => Option.none()))
     yield* transport.setPeers(state.log.conf.voters)
 
@@ -191,6 +191,10 @@ export const make = (options: RaftNodeOptions) =>
     // ---- persistence ----------------------------------------------------------------------------------
     const receivers = new Map<string, Effect.Effect.Success<ReturnType<typeof snapshots.receive>>>()
     const storageError = (e: { readonly message: string }) => (e instanceof RaftError ? e : fail("Storage", e.message))
+
+    /** Whether this hard state's term or vote differs from what is on disk (the commit index is never written). */
+    const hardStateUnwritten = (hs: NonNullable<Persist["hardState"]>): boolean =>
+      hs.term !== durableHardState.term || hs.vote !== durableHardState.vote
 
     /** Snapshot chunks, installs and compaction: written one persist record at a time, in order. */
     const persistSpecial = (p: Persist) =>
@@ -259,7 +263,7 @@ export const make = (options: RaftNodeOptions) =>
         // committed (init takes the state machine's applied index as a lower bound). So a change of the
         // commit index alone costs no write and no fsync — under load that was one fsync per commit (etcd's
         // MustSync makes the same call).
-        if (hardState !== undefined && (hardState.term !== durableHardState.term || hardState.vote !== durableHardState.vote)) {
+        if (hardState !== undefined && hardStateUnwritten(hardState)) {
           yield* stable.writeHardState(hardState)
           durableHardState = hardState
         }
@@ -381,15 +385,20 @@ export const make = (options: RaftNodeOptions) =>
         }
       })
 
+    /** Entries applied since the last snapshot: > 0 means a snapshot can be taken. */
+    const sinceSnapshot = (): number => appliedIndex - (state.snapshot?.index ?? 0)
+
+    /** Whether a snapshot is due (threshold or interval): checked without an Effect on every batch. */
+    const snapshotDue = (): boolean => {
+      const since = sinceSnapshot()
+      return since > 0 &&
+        (since >= options.snapshotThreshold || clock.unsafeCurrentTimeMillis() - lastSnapshotAt >= options.snapshotIntervalMillis)
+    }
+
     const maybeSnapshot = (force: boolean) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const since = appliedIndex - (state.snapshot?.index ?? 0)
-        if (since <= 0) return state.snapshot?.index ?? 0
-        if (!force && since < options.snapshotThreshold && now - lastSnapshotAt < options.snapshotIntervalMillis) {
-          return state.snapshot?.index ?? 0
-        }
-        lastSnapshotAt = now
+        if (force ? sinceSnapshot() <= 0 : !snapshotDue()) return state.snapshot?.index ?? 0
+        lastSnapshotAt = clock.unsafeCurrentTimeMillis()
         const snap = yield* sm.snapshot
         if (snap.index !== appliedIndex) return state.snapshot?.index ?? 0
         const output = stepOne({ _tag: "SnapshotCreated", index: snap.index })
@@ -406,8 +415,7 @@ export const make = (options: RaftNodeOptions) =>
     const needsDisk = (p: Persist | undefined): boolean =>
       p !== undefined && (
         p.entries.length > 0 || p.snapshotChunk !== undefined || p.installSnapshot !== undefined ||
-        p.compactTo !== undefined ||
-        (p.hardState !== undefined && (p.hardState.term !== durableHardState.term || p.hardState.vote !== durableHardState.vote))
+        p.compactTo !== undefined || (p.hardState !== undefined && hardStateUnwritten(p.hardState))
       )
 
     /** Sends the replies of `outputs` whose records are durable and does the rest of each output, in order. */
@@ -442,9 +450,9 @@ export const make = (options: RaftNodeOptions) =>
           const followUps: Array<Input> = []
           yield* afterPersist(ready, followUps)
           if (firstDisk >= 0) {
-            const rest = pending.slice(firstDisk)
-            yield* persistAll(rest.flatMap((o) => (o.persist === undefined ? [] : [o.persist])))
-            yield* afterPersist(rest, followUps)
+            // The records ahead of firstDisk have nothing to write: persistAll skips them.
+            yield* persistAll(records)
+            yield* afterPersist(pending.slice(firstDisk), followUps)
           }
           pending = [...records.map((r): Input => ({ _tag: "Persisted", seq: r.seq })), ...followUps].map(stepOne)
         }
@@ -456,12 +464,6 @@ export const make = (options: RaftNodeOptions) =>
       Metrics.raftCommitIndex.unsafeUpdate(state.log.committed, [])
     }
 
-    /** Whether maybeSnapshot(false) could take a snapshot now: checked without an Effect on every batch. */
-    const snapshotDue = (): boolean => {
-      const since = appliedIndex - (state.snapshot?.index ?? 0)
-      return since > 0 &&
-        (since >= options.snapshotThreshold || clock.unsafeCurrentTimeMillis() - lastSnapshotAt >= options.snapshotIntervalMillis)
-    }
 
     const driver = Effect.gen(function*() {
       const batch = yield* Queue.takeBetween(inputs, 1, 512)
