@@ -1,7 +1,7 @@
 /**
  * Committed raft proposals per second and their latency, 3 real processes on loopback with durable raft logs.
  *
- *   npm run bench -- raft-throughput [--mode raft|http|both] [--seconds 10] [--rounds 1]
+ *   npm run bench -- raft-throughput [--mode raft|http|both] [--seconds 10] [--rounds 1] [--member-args "<node flags>"]
  *
  * --mode raft (issue 3's benchmark): three bare raft members (bench/support/raftNode.ts: the node's
  *   RaftStorage and authenticated TCP transport, product defaults, a counter as state machine). The
@@ -16,7 +16,12 @@
  * give each member's CPU use during the row (% of one core, all threads; leader first) and the CPU of all
  * three per commit: what separates "the nodes are busy" from "the nodes wait for the scheduler". And the GC:
  * the leader's GC pause time per second, and the share of slow proposals (over 20 ms, the target) that
- * overlap a GC pause of some member — how much of the tail is garbage collection.
+ * overlap a GC pause of some member — how much of the tail is garbage collection. On Linux, also each member's
+ * page faults and main-thread preemptions (involuntary context switches) per commit: on a small VM a fault
+ * and a wake-up are what a round costs most (docs/benchmarks.md, "What a raft round costs on this VM").
+ *
+ * --member-args "<node flags>" passes Node/V8 flags to the three raft members (e.g. "--trace-gc" or
+ * "--max-semi-space-size=64"), for A/B runs of runtime settings without editing the bench.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
@@ -33,6 +38,7 @@ const arg = (name: string, fallback: string) => {
 const seconds = Number(arg("seconds", "10"))
 const rounds = Number(arg("rounds", "1"))
 const mode = arg("mode", "both")
+const memberArgs = arg("member-args", "").split(" ").filter((a) => a !== "")
 const pct = (xs: ReadonlyArray<number>, p: number) =>
   xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!
 
@@ -55,6 +61,27 @@ interface Row {
   /** Raft mode: proposals slower than 20 ms, and the % of them whose interval overlaps a member's GC pause. */
   readonly slow?: number
   readonly slowDuringGcPercent?: number
+  /** Raft mode on Linux: page faults and main-thread preemptions per commit, per member (leader first). */
+  readonly faultsPerCommit?: ReadonlyArray<number>
+  readonly preemptedPerCommit?: ReadonlyArray<number>
+}
+
+/**
+ * A member's minor page faults (all threads) and its main thread's involuntary context switches, from /proc;
+ * undefined where /proc is not there (not Linux) or the process is gone.
+ */
+const schedulerCounters = (pid: number | undefined): { faults: number; preempted: number } | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    // /proc/<pid>/stat: the fields after "(comm) " start with state; minflt is the 8th of them.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const faults = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[7])
+    const status = fs.readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8")
+    const preempted = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1])
+    return Number.isFinite(faults) && Number.isFinite(preempted) ? { faults, preempted } : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Of the proposals slower than `limit` ms, how many overlap a GC pause of any member. */
@@ -94,8 +121,10 @@ const raftMode = async (): Promise<Array<Row>> => {
   const ids = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`]
   const members: Array<ChildProcess> = ids.map((id, i) =>
     fork(path.join(import.meta.dirname, "support/raftNode.ts"), [id, path.join(root, `node${i + 1}`), ids.join(",")], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "ignore", "inherit", "ipc"]
+      execArgv: ["--import", "tsx", ...memberArgs],
+      // With --member-args, a member's stdout (its log lines, and e.g. --trace-gc output) goes to this process's
+      // stderr, which keeps stdout to the table and the JSON line; without, it is dropped as before.
+      stdio: ["ignore", memberArgs.length > 0 ? 2 : "ignore", "inherit", "ipc"]
     })
   )
   const ask = <T>(member: ChildProcess, message: object) =>
@@ -119,24 +148,35 @@ const raftMode = async (): Promise<Array<Row>> => {
     for (const [proposers, rate] of plans) {
       await gcs()
       const before = await cpu()
+      const countersBefore = ordered.map((m) => schedulerCounters(m.pid))
       const startedAt = performance.now()
       const r = await ask<{ latencies: Array<number>; starts: Array<number>; errors: number; seconds: number; loopDelayMs: { p99: number } }>(
         leader,
         { cmd: "run", proposers, millis: seconds * 1000, rate }
       )
       const after = await cpu()
+      const countersAfter = ordered.map((m) => schedulerCounters(m.pid))
       const wall = performance.now() - startedAt
       const pauses = await gcs()
       const gc = slowDuringGc(r.latencies, r.starts, pauses.flatMap((p) => p.pauses), 20)
       const used = after.map((a, i) => a.cpuMillis - before[i]!.cpuMillis)
+      const commits = Math.max(1, r.latencies.length)
+      const perCommit = (pick: (c: { faults: number; preempted: number }) => number) =>
+        countersBefore.every((c) => c !== undefined) && countersAfter.every((c) => c !== undefined)
+          ? countersAfter.map((c, i) => Math.round((pick(c!) - pick(countersBefore[i]!)) / commits * 100) / 100)
+          : undefined
+      const faultsPerCommit = perCommit((c) => c.faults)
+      const preemptedPerCommit = perCommit((c) => c.preempted)
       rows.push({
         ...summarize("raft", proposers, rate, r.latencies, r.seconds, r.errors),
         leaderLoopDelayP99: r.loopDelayMs.p99,
         cpuPercent: used.map((ms) => Math.round((ms / wall) * 100)),
-        cpuMicrosPerCommit: Math.round((used.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, r.latencies.length)),
+        cpuMicrosPerCommit: Math.round((used.reduce((a, b) => a + b, 0) * 1000) / commits),
         leaderGcMillisPerSecond: Math.round(pauses[0]!.pauses.reduce((a, [, ms]) => a + ms, 0) / (wall / 1000)),
         slow: gc.slow,
-        slowDuringGcPercent: gc.percent
+        slowDuringGcPercent: gc.percent,
+        ...(faultsPerCommit === undefined ? {} : { faultsPerCommit }),
+        ...(preemptedPerCommit === undefined ? {} : { preemptedPerCommit })
       })
     }
   } finally {
@@ -204,15 +244,16 @@ const main = async () => {
     return byRate[Math.floor(byRate.length / 2)]!
   })
   console.log(
-    "| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit | leader GC ms/s | > 20 ms (during a GC) |"
+    "| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit | leader GC ms/s | > 20 ms (during a GC) | page faults/commit L/F/F | preempted/commit L/F/F |"
   )
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of median) {
     console.log(
       `| ${r.mode} | ${r.proposers} | ${r.offered === 0 ? "closed loop" : r.offered} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ` +
         `${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.errors} | ${r.leaderLoopDelayP99?.toFixed(1) ?? "-"} | ` +
         `${r.cpuPercent?.join("/") ?? "-"} | ${r.cpuMicrosPerCommit ?? "-"} | ${r.leaderGcMillisPerSecond ?? "-"} | ` +
-        `${r.slow === undefined ? "-" : `${r.slow} (${r.slowDuringGcPercent}%)`} |`
+        `${r.slow === undefined ? "-" : `${r.slow} (${r.slowDuringGcPercent}%)`} | ` +
+        `${r.faultsPerCommit?.join("/") ?? "-"} | ${r.preemptedPerCommit?.join("/") ?? "-"} |`
     )
   }
   console.log(JSON.stringify({
@@ -221,8 +262,12 @@ const main = async () => {
     node: process.version,
     cores: os.cpus().length,
     seconds,
+    ...(memberArgs.length === 0 ? {} : { memberArgs }),
     rounds: all,
     median
   }))
 }
-void main()
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e)
+  process.exit(1)
+})
