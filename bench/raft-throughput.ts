@@ -66,11 +66,16 @@ interface Row {
   readonly preemptedPerCommit?: ReadonlyArray<number>
 }
 
+interface SchedulerCounters {
+  readonly faults: number
+  readonly preempted: number
+}
+
 /**
  * A member's minor page faults (all threads) and its main thread's involuntary context switches, from /proc;
  * undefined where /proc is not there (not Linux) or the process is gone.
  */
-const schedulerCounters = (pid: number | undefined): { faults: number; preempted: number } | undefined => {
+const schedulerCounters = (pid: number | undefined): SchedulerCounters | undefined => {
   if (pid === undefined) return undefined
   try {
     // /proc/<pid>/stat: the fields after "(comm) " start with state; minflt is the 8th of them.
@@ -161,12 +166,15 @@ const raftMode = async (): Promise<Array<Row>> => {
       const gc = slowDuringGc(r.latencies, r.starts, pauses.flatMap((p) => p.pauses), 20)
       const used = after.map((a, i) => a.cpuMillis - before[i]!.cpuMillis)
       const commits = Math.max(1, r.latencies.length)
-      const perCommit = (pick: (c: { faults: number; preempted: number }) => number) =>
-        countersBefore.every((c) => c !== undefined) && countersAfter.every((c) => c !== undefined)
-          ? countersAfter.map((c, i) => Math.round((pick(c!) - pick(countersBefore[i]!)) / commits * 100) / 100)
-          : undefined
-      const faultsPerCommit = perCommit((c) => c.faults)
-      const preemptedPerCommit = perCommit((c) => c.preempted)
+      // Per member, what the counters moved during the row; only rows where every member could be read report them.
+      const deltas = countersAfter.flatMap((a, i) => {
+        const b = countersBefore[i]
+        return a === undefined || b === undefined ? [] : [{ faults: a.faults - b.faults, preempted: a.preempted - b.preempted }]
+      })
+      const perCommit = (pick: (d: SchedulerCounters) => number) =>
+        deltas.length === ordered.length ? deltas.map((d) => Math.round((pick(d) / commits) * 100) / 100) : undefined
+      const faultsPerCommit = perCommit((d) => d.faults)
+      const preemptedPerCommit = perCommit((d) => d.preempted)
       rows.push({
         ...summarize("raft", proposers, rate, r.latencies, r.seconds, r.errors),
         leaderLoopDelayP99: r.loopDelayMs.p99,

@@ -464,7 +464,6 @@ export const make = (options: RaftNodeOptions) =>
       Metrics.raftCommitIndex.unsafeUpdate(state.log.committed, [])
     }
 
-
     const driver = Effect.gen(function*() {
       const batch = yield* Queue.takeBetween(inputs, 1, 512)
       const outputs: Array<Output> = []
