@@ -27,6 +27,7 @@ import type { Input, Output, Persist, RaftState, Role } from "../State.js"
 import { step } from "../Step.js"
 import type { Entry, Index, NodeId, SnapshotMeta, Term } from "../Types.js"
 import { coalesce } from "./Coalesce.js"
+import { ChurnTable } from "./ChurnTable.js"
 import { StateMachine } from "./StateMachine.js"
 
 export class RaftError extends Data.TaggedError("RaftError")<{
@@ -177,9 +178,10 @@ export const make = (options: RaftNodeOptions) =>
     yield* transport.setPeers(state.log.conf.voters)
 
     const inputs = yield* Queue.unbounded<Input>()
-    const proposals = new Map<string, Waiter>()
-    const awaitingApply = new Map<Index, { readonly term: Term; readonly waiter: Waiter }>()
-    const reads = new Map<string, Waiter>()
+    // One entry per request, added and removed at the request rate: ChurnTable, not Map (see there why).
+    const proposals = new ChurnTable<Waiter>()
+    const awaitingApply = new ChurnTable<{ readonly term: Term; readonly waiter: Waiter }>()
+    const reads = new ChurnTable<Waiter>()
     let readsAwaitingApply: Array<{ readonly index: Index; readonly waiter: Waiter }> = []
     let nextId = 0
     // The state as of the end of the driver's last batch (states are immutable values): what `status` shows.
@@ -363,7 +365,7 @@ export const make = (options: RaftNodeOptions) =>
             // Not "NotLeader": the entry is in the log and may be on a majority already, so the next leader
             // can commit it. Telling the client "not leader" would invite a blind retry of an applied op.
             if (ev.role !== "leader") {
-              for (const [, w] of awaitingApply) {
+              for (const w of awaitingApply.values()) {
                 failWaiter(
                   w.waiter,
                   fail("LeadershipLost", "leadership lost before commit: the op may still be committed by the next leader")
