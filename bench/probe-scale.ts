@@ -34,6 +34,7 @@ import { type ProbeError, Prober } from "../core/discovery/Prober.js"
 import { quantile } from "../core/discovery/Schedule.js"
 import * as CommandLog from "../core/ops/CommandLog.js"
 import * as DiscoveryService from "../service/Discovery.js"
+import { applyGcTuning } from "../service/GcTuning.js"
 
 const args = process.argv.slice(2).filter((a) => a !== "--")
 const flag = (name: string, def: number): number => {
@@ -67,6 +68,8 @@ if (args.includes("--fleet")) {
   process.on("disconnect", () => void fleet.close().then(() => process.exit(0)))
   process.on("SIGTERM", () => void fleet.close().then(() => process.exit(0)))
 } else {
+  // The polling process runs with the node's process settings (service/GcTuning.ts), as the CLI applies them.
+  applyGcTuning()
   await main()
 }
 

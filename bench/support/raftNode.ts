@@ -20,6 +20,10 @@ import * as TcpTransport from "../../adapters/raft/TcpTransport.js"
 import * as RaftConfig from "../../core/raft/Config.js"
 import * as RaftNode from "../../core/raft/runtime/RaftNode.js"
 import { StateMachine, type StateMachineShape } from "../../core/raft/runtime/StateMachine.js"
+import { applyGcTuning } from "../../service/GcTuning.js"
+
+// As the node's CLI does (service/GcTuning.ts): what is measured is the product's process configuration.
+applyGcTuning()
 
 const [self, dataDir, votersArg] = process.argv.slice(2) as [string, string, string]
 const voters = votersArg.split(",")

@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
 import { decodeConfig, type LoadedConfig } from "../../core/config/OrchestratorConfig.js"
+import { applyGcTuning } from "../GcTuning.js"
 import * as Node from "../Node.js"
 import { appVersion } from "../Version.js"
 import { parseArgs, type ParsedArgs } from "./Args.js"
@@ -121,4 +122,6 @@ const main = (argv: ReadonlyArray<string>) => {
   die(`unknown command ${JSON.stringify(positional)}: expected "http" or -c <command>\n\n${usage}`, 2)
 }
 
+// Before anything runs: keeps the scavenger from promoting dead objects (service/GcTuning.ts says why).
+applyGcTuning()
 main(process.argv.slice(2))
