@@ -13,15 +13,16 @@
  *   born-old objects (a Deferred's state, a fiber's fields) to point at young ones, and an old object — dead or
  *   alive — keeps what it points at through every scavenge until the next full GC. Turned off here.
  * - Effect's set of running root fibers (every `Runtime.runFork`: one per HTTP request, per proposal) is a
- *   long-lived JS `Set` with an add and a delete per fiber. V8 rebuilds a Set's hash table as entries churn and
- *   links the obsolete table to its successor; once one table has been promoted, the chain of dead tables keeps
- *   every later table and every fiber that passed through it alive through scavenges. Replaced here by a set
- *   with the same interface over a dictionary object, which has no such chain.
+ *   long-lived JS `Set` with an add and a delete per fiber. V8 rebuilds a Set's hash table as entries churn;
+ *   once the table is in old space the rebuilt ones are too, and each obsolete table keeps its entries until the
+ *   next full GC, so every fiber that passed through is kept through scavenges and promoted. Replaced here by
+ *   a set with the same interface over a dictionary object (core/raft/runtime/ChurnTable.ts).
  *
  * Idempotent; call it first thing in a process (the node's CLI, the bench's raft members).
  */
 import { Fiber } from "effect"
 import * as v8 from "node:v8"
+import { ChurnTable } from "../core/raft/runtime/ChurnTable.js"
 
 export interface GcTuningReport {
   readonly pretenuringDisabled: boolean
@@ -38,45 +39,35 @@ interface FiberLike {
 }
 
 /**
- * The running root fibers, keyed by fiber id in a dictionary-mode object. Implements the part of `Set` that
- * Effect uses (`add`, `delete`, iteration for `Fiber.roots`) and the rest of the read side for safety.
+ * The running root fibers, keyed by fiber id in a ChurnTable (a dictionary object). Implements the part of `Set`
+ * that Effect uses (`add`, `delete`, iteration for `Fiber.roots`) and the rest of the read side for safety.
  */
 export class FiberRootSet<F extends FiberLike> implements Iterable<F> {
-  private entries: Record<number, F> = Object.create(null) as Record<number, F>
-  private count = 0
+  private readonly table = new ChurnTable<F>()
 
   get size(): number {
-    return this.count
+    return this.table.size
   }
 
   add(fiber: F): this {
-    const key = fiber.id().id
-    if (this.entries[key] === undefined) this.count++
-    this.entries[key] = fiber
+    this.table.set(fiber.id().id, fiber)
     return this
   }
 
   delete(fiber: F): boolean {
-    const key = fiber.id().id
-    if (this.entries[key] !== fiber) return false
-    delete this.entries[key]
-    this.count--
-    return true
+    return this.has(fiber) && this.table.delete(fiber.id().id)
   }
 
   has(fiber: F): boolean {
-    return this.entries[fiber.id().id] === fiber
+    return this.table.get(fiber.id().id) === fiber
   }
 
   clear(): void {
-    this.entries = Object.create(null) as Record<number, F>
-    this.count = 0
+    this.table.clear()
   }
 
   values(): IterableIterator<F> {
-    const out: Array<F> = []
-    for (const key in this.entries) out.push(this.entries[key as unknown as number]!)
-    return out[Symbol.iterator]()
+    return this.table.values()[Symbol.iterator]()
   }
 
   keys(): IterableIterator<F> {

@@ -1,13 +1,15 @@
 /**
- * A keyed table for entries that come and go at a high rate (one per proposal), used instead of a `Map`.
+ * A keyed table for entries that come and go at a high rate (a waiter per proposal; service/GcTuning.ts keeps
+ * Effect's running root fibers in one), used instead of a `Map`.
  *
  * Why not a Map: on Node 20 (V8 11.3) a long-lived Map or Set whose entries are added and deleted at a high
- * rate makes the young-generation GC promote every value that ever passed through it. Each time the Map's
- * hash table is rebuilt, V8 keeps a pointer from the old (obsolete) table to the new one; once one such
- * table has been promoted, the dead old tables keep every later table — and every value they held — alive
- * through each scavenge, until the next full GC. Measured in a plain-JS loop (64 live entries, add one,
- * delete one): ~1 MB promoted per scavenge and 8 ms pauses, against none with a dictionary object.
- * A dictionary-mode object's hash table has no such back chain (docs/benchmarks.md, session 9).
+ * rate makes the young-generation GC promote every value that ever passed through it. Deletions make V8
+ * rebuild the Map's hash table now and then; once the table lives in old space its rebuilds are allocated
+ * there too, and each obsolete table keeps its entries (and a pointer to its successor, for live iterators)
+ * until the next full GC. Old objects pointing at young ones keep them alive through every scavenge, so each
+ * value is copied and promoted though long dead. Measured in a plain-JS loop (64 live entries, add one,
+ * delete one): ~1 MB promoted per scavenge and 8 ms pauses with an old Map or Set, none with a dictionary
+ * object, whose rebuilt tables keep nothing (docs/benchmarks.md, "Why the scavenges promote").
  */
 export class ChurnTable<V> {
   private entries: Record<string, V> = Object.create(null) as Record<string, V>
