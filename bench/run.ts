@@ -12,7 +12,8 @@ const benches: Record<string, string> = {
   proxy: "proxy.ts",
   "probe-scale": "probe-scale.ts",
   failover: "failover.ts",
-  "raft-soak": "raft-soak.ts"
+  "raft-soak": "raft-soak.ts",
+  "gc-promotion": "gc-promotion.ts"
 }
 
 const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--")
