@@ -6,7 +6,7 @@
  * what makes a scavenge long: each promoted page is a fresh page, and a page fault costs ~12.5 µs on the VMs
  * measured, so a scavenge stopped the event loop for 6–12 ms about eight times a second — the raft leader's
  * commit tail (docs/benchmarks.md, "Why the scavenges promote", session 9). Two mechanisms, both measured in
- * isolation (bench/ micro tests recorded there):
+ * isolation by `npm run bench -- gc-promotion`:
  *
  * - Allocation-site pretenuring: once objects from a site survived a GC at a high rate (warm-up, an idle
  *   stretch), V8 allocates that site's objects directly in old space. Effect's run loop then mutates those

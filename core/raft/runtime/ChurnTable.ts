@@ -10,6 +10,8 @@
  * value is copied and promoted though long dead. `npm run bench -- gc-promotion` (64 live entries, add one,
  * delete one): ~3 MB promoted per scavenge and 14 ms pauses with an old Map or Set, none with a dictionary
  * object, whose rebuilt tables keep nothing (docs/benchmarks.md, "Why the scavenges promote").
+ *
+ * Keys are property names: 3 and "3" are the same key. A value must not be `undefined` (it reads as absent).
  */
 export class ChurnTable<V> {
   private entries: Record<string, V> = Object.create(null) as Record<string, V>
