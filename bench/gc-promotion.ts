@@ -34,16 +34,47 @@ const loop = (step: (i: number) => void, n = 200): Promise<number> =>
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.()
 
-/** A table made old first (two full GCs), then churned: 64 live entries, one added and one deleted per step. */
-const churn = (make: () => { add: (k: number, v: object) => void; remove: (k: number) => void }) => {
-  const table = make()
-  for (let k = -10; k < 0; k++) table.add(k, { k })
-  gc()
-  gc()
+interface ChurnedTable {
+  readonly add: (k: number, v: object) => void
+  readonly remove: (k: number) => void
+}
+
+/**
+ * 64 live entries, one added and one deleted per step. `old`: the table is first made old (two full GCs);
+ * otherwise its rebuilds come often enough that it never is.
+ */
+const churn = (table: ChurnedTable, old: boolean) => {
+  if (old) {
+    for (let k = -10; k < 0; k++) table.add(k, { k })
+    gc()
+    gc()
+  }
   return loop((i) => {
     table.add(i, { payload: [i, i + 1, i + 2] })
     if (i >= 64) table.remove(i - 64)
   })
+}
+
+const mapTable = (): ChurnedTable => {
+  const m = new Map<number, object>()
+  return { add: (k, v) => void m.set(k, v), remove: (k) => void m.delete(k) }
+}
+
+const setTable = (): ChurnedTable => {
+  const s = new Set<object>()
+  const live: Array<object> = []
+  return {
+    add: (_k, v) => {
+      s.add(v)
+      live.push(v)
+    },
+    remove: () => void s.delete(live.shift()!)
+  }
+}
+
+const dictionaryTable = (): ChurnedTable => {
+  const d = Object.create(null) as Record<number, object>
+  return { add: (k, v) => void (d[k] = v), remove: (k) => void delete d[k] }
 }
 
 const source = { a: 1, b: 2, c: 3 }
@@ -51,45 +82,10 @@ let sink: unknown
 
 const cases: Record<string, { readonly about: string; readonly run: () => Promise<number> }> = {
   "plain-objects": { about: "short-lived plain objects", run: () => loop((i) => void (sink = { a: { b: i } })) },
-  "map-churn-young": {
-    about: "Map, add/delete churn, table still young",
-    run: () =>
-      loop(
-        ((m: Map<number, object>) => (i: number) => {
-          m.set(i, { payload: [i] })
-          m.delete(i - 64)
-        })(new Map())
-      )
-  },
-  "map-churn-old": {
-    about: "Map, add/delete churn, table old",
-    run: () => churn(() => ((m: Map<number, object>) => ({ add: (k, v) => void m.set(k, v), remove: (k) => void m.delete(k) }))(new Map()))
-  },
-  "set-churn-old": {
-    about: "Set, add/delete churn, table old",
-    run: () => {
-      const live: Array<object> = []
-      return churn(() =>
-        ((s: Set<object>) => ({
-          add: (_k, v) => {
-            s.add(v)
-            live.push(v)
-          },
-          remove: () => void s.delete(live.shift()!)
-        }))(new Set())
-      )
-    }
-  },
-  "dictionary-churn-old": {
-    about: "dictionary object, add/delete churn, old",
-    run: () =>
-      churn(() =>
-        ((d: Record<number, object>) => ({
-          add: (k, v) => void (d[k] = v),
-          remove: (k) => void delete d[k]
-        }))(Object.create(null) as Record<number, object>)
-      )
-  },
+  "map-churn-young": { about: "Map, add/delete churn, table still young", run: () => churn(mapTable(), false) },
+  "map-churn-old": { about: "Map, add/delete churn, table old", run: () => churn(mapTable(), true) },
+  "set-churn-old": { about: "Set, add/delete churn, table old", run: () => churn(setTable(), true) },
+  "dictionary-churn-old": { about: "dictionary object, add/delete churn, old", run: () => churn(dictionaryTable(), true) },
   "spread-new-key": { about: "{ ...src, newKey }", run: () => loop((i) => void (sink = { ...source, z: i })) },
   "spread-existing-key": { about: "{ ...src, existingKey }", run: () => loop((i) => void (sink = { ...source, a: i })) },
   "effect-deferred": {
