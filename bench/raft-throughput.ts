@@ -20,6 +20,13 @@
  * page faults and main-thread preemptions (involuntary context switches) per commit: on a small VM a fault
  * and a wake-up are what a round costs most (docs/benchmarks.md, "What a raft round costs on this VM").
  *
+ * On Linux it also reports the kernel's DAMON memory monitor, which this kind of VM runs: its state and sampling
+ * interval in the JSON line, and per row the CPU its kdamond threads used (ms per second). Under load each of its
+ * samples (every 500 ms here) stalls all three members at once for 10–25 ms; the slow proposals then come in
+ * bursts at that period. So each raft row also gives the bursts of slow proposals (over 20 ms, starts less than
+ * 5 ms apart) and the median time between the starts of consecutive bursts (docs/benchmarks.md, "The VM's
+ * memory monitor").
+ *
  * --member-args "<node flags>" passes Node/V8 flags to the three raft members (e.g. "--trace-gc" or
  * "--max-semi-space-size=64"), for A/B runs of runtime settings without editing the bench.
  */
@@ -64,6 +71,11 @@ interface Row {
   /** Raft mode on Linux: page faults and main-thread preemptions per commit, per member (leader first). */
   readonly faultsPerCommit?: ReadonlyArray<number>
   readonly preemptedPerCommit?: ReadonlyArray<number>
+  /** Raft mode: bursts of slow proposals, and the median ms between the starts of consecutive bursts. */
+  readonly slowBursts?: number
+  readonly burstSpacingMillis?: number
+  /** Raft mode on a kernel running DAMON: CPU ms per second used by its kdamond threads during the row. */
+  readonly kdamondMillisPerSecond?: number
 }
 
 interface SchedulerCounters {
@@ -106,6 +118,66 @@ const slowDuringGc = (
     if (pauses.some(([at, ms]) => at < to && at + ms > from)) overlapping++
   }
   return { slow, percent: slow === 0 ? 0 : Math.round((overlapping / slow) * 100) }
+}
+
+/**
+ * The proposals slower than `limit` ms grouped into bursts (each start less than 5 ms after the previous slow
+ * one's), and the median time between the starts of consecutive bursts: a stall that hits every member at a
+ * fixed period (the kernel's DAMON sampling on this VM) shows as bursts at that spacing.
+ */
+const slowBursts = (latencies: ReadonlyArray<number>, starts: ReadonlyArray<number>, limit: number) => {
+  const slowStarts = starts.filter((_, i) => latencies[i]! > limit).sort((a, b) => a - b)
+  const burstStarts: Array<number> = []
+  let previous = -Infinity
+  for (const at of slowStarts) {
+    if (at - previous >= 5) burstStarts.push(at)
+    previous = at
+  }
+  const spacing = burstStarts.slice(1).map((at, k) => at - burstStarts[k]!)
+  return { bursts: burstStarts.length, spacing: spacing.length === 0 ? undefined : Math.round(pct(spacing, 50)) }
+}
+
+const damonDir = "/sys/kernel/mm/damon/admin/kdamonds"
+
+/** The kernel's DAMON monitors (state, sampling interval in µs, kdamond pid of each), or undefined without DAMON. */
+const damonMonitors = () => {
+  try {
+    return fs.readdirSync(damonDir).filter((d) => /^\d+$/.test(d)).map((d) => {
+      const read = (f: string) => {
+        try {
+          return fs.readFileSync(path.join(damonDir, d, f), "utf8").trim()
+        } catch {
+          return ""
+        }
+      }
+      const pid = Number(read("pid"))
+      return { state: read("state"), sampleMicros: Number(read("contexts/0/monitoring_attrs/intervals/sample_us")), pid }
+    })
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * CPU ms (user + system) used so far by the running kdamond threads, with their pids (a monitor turned off and on
+ * again is a new thread: the two readings of a row are compared only when the pids match); undefined where there
+ * is none to read.
+ */
+const kdamondCpu = (): { readonly pids: string; readonly millis: number } | undefined => {
+  const pids = (damonMonitors() ?? []).filter((m) => m.state === "on" && m.pid > 0).map((m) => m.pid)
+  if (pids.length === 0) return undefined
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
+      // utime and stime are the 12th and 13th fields after "(comm) ", in clock ticks (USER_HZ, 100 on Linux).
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      return undefined
+    }
+  }
+  return { pids: pids.join(","), millis: ticks * 10 }
 }
 
 const summarize = (m: string, proposers: number, offered: number, latencies: ReadonlyArray<number>, secs: number, errors: number): Row => ({
@@ -154,6 +226,7 @@ const raftMode = async (): Promise<Array<Row>> => {
       await gcs()
       const before = await cpu()
       const countersBefore = ordered.map((m) => schedulerCounters(m.pid))
+      const kdamondBefore = kdamondCpu()
       const startedAt = performance.now()
       const r = await ask<{ latencies: Array<number>; starts: Array<number>; errors: number; seconds: number; loopDelayMs: { p99: number } }>(
         leader,
@@ -161,9 +234,11 @@ const raftMode = async (): Promise<Array<Row>> => {
       )
       const after = await cpu()
       const countersAfter = ordered.map((m) => schedulerCounters(m.pid))
+      const kdamondAfter = kdamondCpu()
       const wall = performance.now() - startedAt
       const pauses = await gcs()
       const gc = slowDuringGc(r.latencies, r.starts, pauses.flatMap((p) => p.pauses), 20)
+      const bursts = slowBursts(r.latencies, r.starts, 20)
       const used = after.map((a, i) => a.cpuMillis - before[i]!.cpuMillis)
       const commits = Math.max(1, r.latencies.length)
       // Per member, what the counters moved during the row; only rows where every member could be read report them.
@@ -184,7 +259,12 @@ const raftMode = async (): Promise<Array<Row>> => {
         slow: gc.slow,
         slowDuringGcPercent: gc.percent,
         ...(faultsPerCommit === undefined ? {} : { faultsPerCommit }),
-        ...(preemptedPerCommit === undefined ? {} : { preemptedPerCommit })
+        ...(preemptedPerCommit === undefined ? {} : { preemptedPerCommit }),
+        slowBursts: bursts.bursts,
+        ...(bursts.spacing === undefined ? {} : { burstSpacingMillis: bursts.spacing }),
+        ...(kdamondBefore === undefined || kdamondAfter === undefined || kdamondBefore.pids !== kdamondAfter.pids
+          ? {}
+          : { kdamondMillisPerSecond: Math.round((kdamondAfter.millis - kdamondBefore.millis) / (wall / 1000)) })
       })
     }
   } finally {
@@ -252,16 +332,18 @@ const main = async () => {
     return byRate[Math.floor(byRate.length / 2)]!
   })
   console.log(
-    "| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit | leader GC ms/s | > 20 ms (during a GC) | page faults/commit L/F/F | preempted/commit L/F/F |"
+    "| mode | proposers | offered/s | commits/s | p50 ms | p99 ms | max ms | errors | leader loop delay p99 ms | CPU % L/F/F | CPU µs/commit | leader GC ms/s | > 20 ms (during a GC) | page faults/commit L/F/F | preempted/commit L/F/F | slow bursts (median spacing ms) | kdamond ms/s |"
   )
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of median) {
     console.log(
       `| ${r.mode} | ${r.proposers} | ${r.offered === 0 ? "closed loop" : r.offered} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(2)} | ` +
         `${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.errors} | ${r.leaderLoopDelayP99?.toFixed(1) ?? "-"} | ` +
         `${r.cpuPercent?.join("/") ?? "-"} | ${r.cpuMicrosPerCommit ?? "-"} | ${r.leaderGcMillisPerSecond ?? "-"} | ` +
         `${r.slow === undefined ? "-" : `${r.slow} (${r.slowDuringGcPercent}%)`} | ` +
-        `${r.faultsPerCommit?.join("/") ?? "-"} | ${r.preemptedPerCommit?.join("/") ?? "-"} |`
+        `${r.faultsPerCommit?.join("/") ?? "-"} | ${r.preemptedPerCommit?.join("/") ?? "-"} | ` +
+        `${r.slowBursts === undefined ? "-" : `${r.slowBursts}${r.burstSpacingMillis === undefined ? "" : ` (${r.burstSpacingMillis})`}`} | ` +
+        `${r.kdamondMillisPerSecond ?? "-"} |`
     )
   }
   console.log(JSON.stringify({
@@ -271,6 +353,7 @@ const main = async () => {
     cores: os.cpus().length,
     seconds,
     ...(memberArgs.length === 0 ? {} : { memberArgs }),
+    damon: damonMonitors()?.map(({ sampleMicros, state }) => ({ state, sampleMicros })) ?? null,
     rounds: all,
     median
   }))
