@@ -337,7 +337,11 @@ describe("recovery with 3 raft nodes", () => {
     // The same recovery (no fresh one beside it), finished successfully; nothing left unresolved on any node.
     for (const rs of rows) expect(rs[0]).toMatchObject({ uid, is_successful: 1, successor_port: successor.port })
     for (const m of live) expect(recoveriesOn(m).filter((r) => r.end_recovery === null)).toEqual([])
-    const steps = stepsOn(next, uid)
+    // The final audit line is its own replicated op, proposed after resolve-recovery: wait for it to be applied.
+    const steps = await waitFor("the recovery's final step on the new leader", async () => {
+      const s = stepsOn(next, uid)
+      return s.at(-1)?.startsWith("recovery ") === true ? s : undefined
+    })
     // Resumed by a surviving node (normally once; again only if leadership moved between the survivors meanwhile).
     const resumed = steps.filter((s) => s.startsWith("resumed by"))
     expect(resumed.length).toBeGreaterThanOrEqual(1)
