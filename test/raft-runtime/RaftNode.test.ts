@@ -232,6 +232,26 @@ describe("raft runtime over memory ports", () => {
       for (const n of nodes) yield* Scope.close(n.scope, Exit.void)
     }))
 
+  it.scopedLive("a node that stops fails the proposals still waiting, and refuses new ones, with Shutdown", () =>
+    Effect.gen(function*() {
+      // A 200 ms tick keeps CheckQuorum (and so LeadershipLost) away for longer than the test needs.
+      const net = Transport.makeMemoryNetwork()
+      const nodes = yield* Effect.forEach(ids, (id) => startNode(net, id, makeDisks(), undefined, undefined, { tickMillis: 200 }))
+      const leader = yield* leaderOf(nodes)
+      yield* leader.raft.propose("warm-up")
+      // Cut the leader off: its next proposal is appended but can never commit.
+      yield* net.setFilter((from, to) => (from === leader.id || to === leader.id ? "drop" : "deliver"))
+      const stuck = yield* Effect.fork(leader.raft.propose("stuck"))
+      yield* Effect.sleep(50)
+      assert.isNull(yield* Fiber.poll(stuck).pipe(Effect.map(Option.getOrNull)))
+      yield* Scope.close(leader.scope, Exit.void)
+      const waiting = yield* Fiber.join(stuck).pipe(Effect.flip, Effect.timeout(1000))
+      assert.strictEqual(waiting.reason, "Shutdown")
+      const late = yield* leader.raft.propose("late").pipe(Effect.flip, Effect.timeout(1000))
+      assert.strictEqual(late.reason, "Shutdown")
+      for (const n of nodes) if (n !== leader) yield* Scope.close(n.scope, Exit.void)
+    }))
+
   it.scopedLive("a leader answers acknowledged entries without waiting for the disk write of proposals stepped with the acknowledgements", () =>
     Effect.gen(function*() {
       // The leader's log appends of "first" and of "second" wait for gates; nothing else waits. A 200 ms

@@ -32,8 +32,9 @@ import { StateMachine } from "./StateMachine.js"
 
 export class RaftError extends Data.TaggedError("RaftError")<{
   /**
-   * NotLeader: refused, nothing was appended (safe to retry elsewhere). LeadershipLost, Dropped, Timeout:
-   * the entry may have been appended and may still be committed by the next leader — outcome unknown.
+   * NotLeader: refused, nothing was appended (safe to retry elsewhere). LeadershipLost, Dropped, Timeout,
+   * Shutdown (the node stopped while the request waited, or before it was taken): the entry may have been
+   * appended and may still be committed by the next leader — outcome unknown.
    */
   readonly reason: "NotLeader" | "LeadershipLost" | "Dropped" | "Timeout" | "Shutdown" | "Storage"
   readonly message: string
@@ -177,7 +178,20 @@ export const make = (options: RaftNodeOptions) =>
     let hasJoined = Option.isSome(yield* Effect.orElseSucceed(stable.getMeta(metaHasJoined), () => Option.none()))
     yield* transport.setPeers(state.log.conf.voters)
 
-    const inputs = yield* Queue.unbounded<Input>()
+    // Waiters in registration order; all share one timeout, so their deadlines are in order too.
+    let timeouts: Array<Waiter> = []
+    let timeoutsHead = 0
+    // Released before the fibers below are forked, so it runs after they are interrupted: later requests are
+    // refused, and clients still waiting are told the node stopped instead of waiting on a ticker that is gone.
+    const inputs = yield* Effect.acquireRelease(Queue.unbounded<Input>(), (queue) =>
+      Effect.zipRight(
+        Queue.shutdown(queue),
+        Effect.sync(() => {
+          for (let k = timeoutsHead; k < timeouts.length; k++) {
+            failWaiter(timeouts[k]!, fail("Shutdown", "the raft node has stopped"))
+          }
+        })
+      ))
     // One entry per request, added and removed at the request rate: ChurnTable, not Map (see there why).
     const proposals = new ChurnTable<Waiter>()
     const awaitingApply = new ChurnTable<{ readonly term: Term; readonly waiter: Waiter }>()
@@ -498,9 +512,6 @@ export const make = (options: RaftNodeOptions) =>
     yield* Effect.forkScoped(Effect.forever(driver).pipe(
       Effect.tapErrorCause((cause) => Effect.logError("raft: driver stopped", cause))
     ))
-    // Waiters in registration order; all share one timeout, so their deadlines are in order too.
-    let timeouts: Array<Waiter> = []
-    let timeoutsHead = 0
     const expireWaiters = Effect.map(monotonicMillis, (now) => {
       while (timeoutsHead < timeouts.length) {
         const w = timeouts[timeoutsHead]!
