@@ -181,7 +181,7 @@ export const make = (options: RaftNodeOptions) =>
     // Waiters in registration order; all share one timeout, so their deadlines are in order too.
     let timeouts: Array<Waiter> = []
     let timeoutsHead = 0
-    // Released before the fibers below are forked, so it runs after they are interrupted: later requests are
+    // Acquired before the fibers below are forked, so released after they are interrupted: later requests are
     // refused, and clients still waiting are told the node stopped instead of waiting on a ticker that is gone.
     const inputs = yield* Effect.acquireRelease(Queue.unbounded<Input>(), (queue) =>
       Effect.zipRight(
