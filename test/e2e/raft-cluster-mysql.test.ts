@@ -48,10 +48,18 @@ const downtimes = async (m: ClusterMember): Promise<ReadonlyArray<string>> =>
 
 describe("a three-node raft cluster on MySQL backends (one database per node)", () => {
   it("has exactly one leader, and each node migrated its own database", async () => {
-    const leader = await cluster.waitForLeader()
-    const codes = await Promise.all(cluster.members.map((m) => cluster.leaderCheck(m)))
-    expect(codes.filter((c) => c === 200)).toHaveLength(1)
-    expect(await cluster.leaderCheck(leader)).toBe(200)
+    await cluster.waitForLeader()
+    // Never two 200s; and one once more in a later round. None for a moment is allowed: on a loaded machine the
+    // leader's lease can lapse between two heartbeats, and leader-check answers 200 only under the lease.
+    let oneLeader = 0
+    for (let round = 0; round < 20; round++) {
+      const codes = await Promise.all(cluster.members.map((m) => cluster.leaderCheck(m)))
+      const leaders = codes.filter((c) => c === 200).length
+      expect(leaders).toBeLessThanOrEqual(1)
+      if (leaders === 1) oneLeader++
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    expect(oneLeader).toBeGreaterThan(0)
     const schemas = (await topology.master.query("SHOW DATABASES", [], { user: "admin" })).map((r) => String(Object.values(r)[0]))
     for (const m of cluster.members) expect(schemas).toContain(databaseOf(m))
   })
