@@ -84,15 +84,22 @@ interface SchedulerCounters {
 }
 
 /**
+ * The fields of /proc/<pid>/stat after "(comm) " (the command name may contain spaces): state first, then ppid,
+ * …; minflt is the 8th, utime and stime the 12th and 13th. Throws where /proc is not there or the process is gone.
+ */
+const procStatFields = (pid: number): ReadonlyArray<string> => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  return stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
+}
+
+/**
  * A member's minor page faults (all threads) and its main thread's involuntary context switches, from /proc;
  * undefined where /proc is not there (not Linux) or the process is gone.
  */
 const schedulerCounters = (pid: number | undefined): SchedulerCounters | undefined => {
   if (pid === undefined) return undefined
   try {
-    // /proc/<pid>/stat: the fields after "(comm) " start with state; minflt is the 8th of them.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const faults = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[7])
+    const faults = Number(procStatFields(pid)[7])
     const status = fs.readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8")
     const preempted = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1])
     return Number.isFinite(faults) && Number.isFinite(preempted) ? { faults, preempted } : undefined
@@ -169,9 +176,8 @@ const kdamondCpu = (): { readonly pids: string; readonly millis: number } | unde
   let ticks = 0
   for (const pid of pids) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-      const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
-      // utime and stime are the 12th and 13th fields after "(comm) ", in clock ticks (USER_HZ, 100 on Linux).
+      const fields = procStatFields(pid)
+      // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
       ticks += Number(fields[11]) + Number(fields[12])
     } catch {
       return undefined
