@@ -4,10 +4,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as mysql from "mysql2/promise"
+import { freePort } from "../support/ports.js"
 import * as Cleanup from "./Cleanup.js"
 import { HarnessError, toHarnessError } from "./HarnessError.js"
 import {
@@ -44,31 +44,6 @@ export interface RestartOptions {
   readonly timeoutMs?: number
 }
 
-// The ephemeral range starts at 32768 (spec section 8): stay below it. Random, so parallel test files rarely collide;
-// a collision that still happens is caught when mariadbd fails to bind, and the start is retried on another port.
-const portLow = 20000
-const portHigh = 32000
-const reservedPorts = new Set<number>()
-
-const isPortFree = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const server = net.createServer()
-    server.unref()
-    server.once("error", () => resolve(false))
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)))
-  })
-
-const allocatePort = async (): Promise<number> => {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = portLow + Math.floor(Math.random() * (portHigh - portLow))
-    if (reservedPorts.has(port)) continue
-    reservedPorts.add(port)
-    if (await isPortFree(port)) return port
-    reservedPorts.delete(port)
-  }
-  throw new HarnessError({ message: `no free loopback port found in ${portLow}-${portHigh}` })
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const isAlive = (pid: number): boolean => {
@@ -87,6 +62,10 @@ const signal = (pid: number, sig: NodeJS.Signals): void => {
     // already gone
   }
 }
+
+/** ECONNRESET from connect(): the connection was reset while it was being set up. */
+const connectReset = (e: unknown): boolean =>
+  typeof e === "object" && e !== null && "code" in e && e.code === "ECONNRESET" && "syscall" in e && e.syscall === "connect"
 
 const toRows = (result: unknown): Array<Row> =>
   Array.isArray(result)
@@ -226,7 +205,7 @@ export class MariaDbInstance {
     sweepStale()
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix))
     fs.writeFileSync(path.join(dir, ownerFile), `${processIdentity(process.pid) ?? process.pid}\n`)
-    const instance = new MariaDbInstance(spec, dir, await allocatePort())
+    const instance = new MariaDbInstance(spec, dir, await freePort())
     instance.unregister = Cleanup.register(() => instance.emergencyCleanup())
     try {
       const cp = await run("cp", ["-a", templateDatadir, instance.datadir])
@@ -239,8 +218,7 @@ export class MariaDbInstance {
           return instance
         } catch (e) {
           if (attempt >= 5 || !instance.bindFailed()) throw e
-          reservedPorts.delete(instance.currentPort)
-          instance.currentPort = await allocatePort()
+          instance.currentPort = await freePort()
           fs.rmSync(instance.errorLog, { force: true })
         }
       }
@@ -389,13 +367,30 @@ export class MariaDbInstance {
 
   /** A mysql2/promise connection (TCP as the topology user by default). Closed for you by `stop()` if still open. */
   async connect(options: ConnectOptions = {}): Promise<mysql.Connection> {
-    try {
-      const conn = await mysql.createConnection(this.connectionOptions(options))
-      this.connections.add(conn)
-      return conn
-    } catch (e) {
-      throw toHarnessError(e, `connect to ${this.key} via ${options.via ?? "tcp"}`)
+    const via = options.via ?? "tcp"
+    for (let attempt = 1;; attempt++) {
+      try {
+        const conn = await mysql.createConnection(this.connectionOptions(options))
+        this.connections.add(conn)
+        return conn
+      } catch (e) {
+        // A reset during the TCP handshake, before a byte was sent, is safe to retry. It is logged, with the
+        // server's state, so a recurring one is seen; a server that died fails the retry (refused) below.
+        if (connectReset(e) && attempt < 3) {
+          process.stderr.write(`harness: connect to ${this.key} via ${via} reset (attempt ${attempt}): ${this.serverState()}; retrying\n`)
+          await sleep(100)
+          continue
+        }
+        throw toHarnessError(e, `connect to ${this.key} via ${via} (${this.serverState()})`)
+      }
     }
+  }
+
+  /** For error messages: is our server process running, stopped, partitioned? */
+  private serverState(): string {
+    const pid = this.pid
+    const proc = pid === undefined ? `server not running (${this.exitInfo ?? "never started"})` : `server pid ${pid} ${this.state}`
+    return this.partitionMode === undefined ? proc : `${proc}, partitioned (${this.partitionMode})`
   }
 
   /**
@@ -552,7 +547,6 @@ export class MariaDbInstance {
         this.partitionMode = undefined
       }
       fs.rmSync(this.dir, { recursive: true, force: true })
-      reservedPorts.delete(this.currentPort)
       this.unregister()
     }
   }
