@@ -13,6 +13,7 @@ import type { ReplicationAnalysis } from "../../core/analysis/ReplicationAnalysi
 import * as Snapshot from "../../core/analysis/Snapshot.js"
 import { type FailureDetection, type Recovery, Repository, type RepositoryError } from "../../core/backend/Repository.js"
 import { AppConfig } from "../../core/config/AppConfig.js"
+import { Discovery } from "../../core/discovery/Discovery.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import { isActive, recoverableCodes } from "../../core/recovery/Gate.js"
 import * as Plan from "../../core/recovery/Plan.js"
@@ -24,7 +25,9 @@ import type { Instance } from "../../core/topology/Instance.js"
 import * as Key from "../../core/topology/InstanceKey.js"
 import type { InstanceKey } from "../../core/topology/InstanceKey.js"
 import { Recoveries } from "../Recovery.js"
+import { ApiFailure } from "../../core/api/Envelope.js"
 import { fail, type RequestContext } from "./Api.js"
+import * as InstanceViews from "./InstanceHandlers.js"
 import { sqlTimestamp } from "./MetaHandlers.js"
 import { envelope, json } from "./Reply.js"
 
@@ -179,10 +182,12 @@ const manualRecover = (key: InstanceKey, candidate: InstanceKey | null, runHooks
     return { uid: outcome.uid, successor: outcome.result.successor }
   })
 
-const recover = (runHooks: boolean) => (p: InstanceParams & { readonly candidateHost?: string; readonly candidatePort?: number }) =>
+/** `recover?skipProcesses=true` runs no hooks, as recover-lite does (orchestrator's api.go). */
+const recover = (runHooks: boolean) => (p: InstanceParams & { readonly candidateHost?: string; readonly candidatePort?: number }, ctx?: RequestContext) =>
   Effect.gen(function*() {
     const candidate = p.candidateHost === undefined || p.candidatePort === undefined ? null : ikey(p.candidateHost, p.candidatePort)
-    const r = yield* manualRecover(ikey(p.host, p.port), candidate, runHooks, null)
+    const skipProcesses = ctx?.url.searchParams.get("skipProcesses") === "true"
+    const r = yield* manualRecover(ikey(p.host, p.port), candidate, runHooks && !skipProcesses, null)
     return envelope(ok(`Recovery executed on ${p.host}:${p.port}`, keyJson(r.successor)))
   })
 
@@ -249,19 +254,46 @@ const gracefulRoutes = (auto: boolean) => {
 // ---- refactoring --------------------------------------------------------------------------------------------
 
 /**
- * Plans and runs a refactoring. Details = `moved`, or else the successor the plan decided on while running
- * (regroup's candidate), or else the plan's target; `summary` replaces the message's "done".
+ * What a refactoring answers as Details (orchestrator's api.go): the moved instance, or the list of moved
+ * replicas for the bulk commands, each re-probed after the move so MasterKey shows where it went; regroup
+ * answers the promoted replica's key.
+ */
+type Answer =
+  | { readonly _tag: "Instance"; readonly key: InstanceKey }
+  | { readonly _tag: "Instances"; readonly keys: ReadonlyArray<InstanceKey> }
+  | { readonly _tag: "Successor" }
+
+/** The instances as they are now: probed again (a failed probe leaves the stored row), then read and encoded. */
+const refreshed = (keys: ReadonlyArray<InstanceKey>) =>
+  Effect.gen(function*() {
+    const discovery = yield* Discovery
+    yield* Effect.forEach(keys, (k) =>
+      discovery.refresh(k).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`re-probe of ${Key.format(k)} after a refactoring failed: ${e.message}`))
+      ), { concurrency: "unbounded", discard: true })
+    const view = yield* InstanceViews.snapshot
+    return keys.flatMap((k) => {
+      const i = view.find(k)
+      return i === undefined ? [] : [view.encode(i)]
+    })
+  })
+
+/**
+ * Plans and runs a refactoring. Details: see Answer; `summary` replaces the message's "done". A plan of
+ * `Instances` with no replica to move (none, or none matching `?pattern=`) answers OK with an empty list,
+ * as orchestrator's "Relocated 0 replicas".
  */
 const refactor = (
   what: string,
   plan: (s: Snapshot.Snapshot, all: ReadonlyArray<Instance>) => Either.Either<PlanT, Plan.PlanRefused> | string,
-  moved: InstanceKey | null,
+  answer: Answer,
   summary?: (result: ExecutionResult) => string
 ) =>
   Effect.gen(function*() {
     const s = yield* snapshot
     const id = yield* NodeIdentity
     const all = [...s.instances.values()]
+    if (answer._tag === "Instances" && answer.keys.length === 0) return envelope(ok(`${what}: ${summary === undefined ? "no replica to move" : "0 replicas"}`, []))
     const planned = plan(s, all)
     if (typeof planned === "string") return yield* fail(`${what}: ${planned}`)
     if (Either.isLeft(planned)) return yield* fail(`${what}: ${planned.left.reason}`)
@@ -286,10 +318,33 @@ const refactor = (
       replicaHosts: []
     }, true, null)))
     if (!result.successful) return yield* fail(`${what}: ${result.errors.join("; ")}`)
-    const decided = result.plan.successor ?? p.target
-    const target = moved ?? Key.unsafeMake(decided.hostname, decided.port)
-    return envelope(ok(`${what}: ${summary === undefined ? "done" : summary(result)}`, keyJson(target)))
+    const message = `${what}: ${summary === undefined ? "done" : summary(result)}`
+    switch (answer._tag) {
+      case "Successor": {
+        const decided = result.plan.successor ?? p.target
+        return envelope(ok(message, keyJson(decided)))
+      }
+      case "Instance": {
+        const [moved] = yield* refreshed([answer.key])
+        return envelope(ok(message, moved ?? keyJson(answer.key)))
+      }
+      case "Instances":
+        return envelope(ok(message, yield* refreshed(answer.keys)))
+    }
   })
+
+/**
+ * `?pattern=`: only replicas whose "host:port" matches this regular expression (orchestrator's filter on
+ * the key's StringCode); absent or empty matches all.
+ */
+const replicaPattern = (ctx: RequestContext | undefined) => {
+  const source = ctx?.url.searchParams.get("pattern") ?? ""
+  if (source === "") return Effect.succeed((_k: InstanceKey) => true)
+  return Effect.try(() => new RegExp(source)).pipe(
+    Effect.mapError((e) => new ApiFailure({ message: `bad pattern ${JSON.stringify(source)}: ${e.error instanceof Error ? e.error.message : String(e.error)}`, details: null, status: 400 })),
+    Effect.map((re) => (k: InstanceKey) => re.test(Key.format(k)))
+  )
+}
 
 const find = (all: ReadonlyArray<Instance>, k: InstanceKey) => all.find((i) => Key.equals(i.key, k))
 
@@ -300,19 +355,35 @@ const moveBelow = (what: string) => (p: BelowParams) =>
       const target = find(all, ikey(p.belowHost, p.belowPort))
       if (replica === undefined || target === undefined) return "unknown instance"
       return Plan.planRelocate([replica], target, all, recoveryPolicy(config))
-    }, ikey(p.host, p.port)))
+    }, { _tag: "Instance", key: ikey(p.host, p.port) }))
 
-const moveReplicas = (what: string) => (p: BelowParams) =>
-  Effect.flatMap(AppConfig, (config) =>
-    refactor(what, (s, all) => {
-      const target = find(all, ikey(p.belowHost, p.belowPort))
-      if (target === undefined) return "unknown instance"
-      const pattern = (p as { readonly pattern?: string }).pattern
-      const replicas = Snapshot.replicasOf(s, ikey(p.host, p.port)).filter((r) =>
-        !Key.equals(r.key, target.key) && (pattern === undefined || new RegExp(pattern).test(Key.format(r.key)))
-      )
-      return Plan.planRelocate(replicas, target, all, recoveryPolicy(config))
-    }, ikey(p.belowHost, p.belowPort)))
+/**
+ * The bulk moves: the replicas of `of` (those matching `?pattern=`, never the target itself) below `to`;
+ * Details = the moved replicas. `to` = undefined: `of`'s own master (move-up-replicas).
+ */
+const moveReplicasOf = (what: string, verb: string, of: InstanceKey, to: InstanceKey | "master", ctx: RequestContext | undefined) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const matches = yield* replicaPattern(ctx)
+    const s = yield* snapshot
+    const all = [...s.instances.values()]
+    const source = find(all, of)
+    if (source === undefined) return yield* fail(`${what}: unknown instance ${Key.format(of)}`)
+    const targetKey = to === "master" ? Model.masterKey(source) : to
+    if (targetKey === null) return yield* fail(`${what}: ${Key.format(of)} is not a replica: its replicas cannot move up`)
+    const target = find(all, targetKey)
+    if (target === undefined) return yield* fail(`${what}: unknown instance ${Key.format(targetKey)}`)
+    const replicas = Snapshot.replicasOf(s, of).filter((r) => !Key.equals(r.key, target.key) && matches(r.key))
+    return yield* refactor(
+      what,
+      () => Plan.planRelocate(replicas, target, all, recoveryPolicy(config)),
+      { _tag: "Instances", keys: replicas.map((r) => r.key) },
+      () => `${verb} ${replicas.length} replicas of ${Key.format(of)} below ${Key.format(target.key)}`
+    )
+  })
+
+const moveReplicas = (what: string, verb: string) => (p: BelowParams, ctx?: RequestContext) =>
+  moveReplicasOf(what, verb, ikey(p.host, p.port), ikey(p.belowHost, p.belowPort), ctx)
 
 /**
  * regroup-replicas (and -gtid, and the -slaves synonyms): only the GTID method exists here, so both routes regroup
@@ -332,7 +403,7 @@ const regroup = (what: string) => (p: InstanceParams) =>
         ruleOf: (k) => Snapshot.promotionRuleOf(s, k),
         policy: recoveryPolicy(config)
       })
-    }, null, (r) => {
+    }, { _tag: "Successor" }, (r) => {
       const moved = r.plan.steps.flatMap((x) => (x.step._tag === "MoveReplicas" ? x.step.replicas : []))
       const promoted = r.plan.successor === null ? "" : `${r.plan.successor.hostname}:${r.plan.successor.port}`
       return `promoted replica: ${promoted}, lost: ${r.lost.length}, moved: ${moved.length - r.lost.filter((l) => moved.some((m) => m.hostname === l.hostname && m.port === l.port)).length}`
@@ -428,10 +499,18 @@ export const recoveryHandlers = {
   relocateBelow: moveBelow("relocate"),
   moveBelowGtid: moveBelow("move-below-gtid"),
   repoint: moveBelow("repoint"),
-  relocateReplicas: moveReplicas("relocate-replicas"),
-  relocateSlaves: moveReplicas("relocate-replicas"),
-  moveReplicasGtid: moveReplicas("move-replicas-gtid"),
-  moveSlavesGtid: moveReplicas("move-replicas-gtid"),
+  relocateReplicas: moveReplicas("relocate-replicas", "relocated"),
+  relocateSlaves: moveReplicas("relocate-replicas", "relocated"),
+  moveReplicasGtid: moveReplicas("move-replicas-gtid", "moved"),
+  moveSlavesGtid: moveReplicas("move-replicas-gtid", "moved"),
+  moveUpReplicas: (p: InstanceParams, ctx?: RequestContext) =>
+    moveReplicasOf("move-up-replicas", "moved up", ikey(p.host, p.port), "master", ctx),
+  moveUpSlaves: (p: InstanceParams, ctx?: RequestContext) =>
+    moveReplicasOf("move-up-replicas", "moved up", ikey(p.host, p.port), "master", ctx),
+  repointReplicas: (p: InstanceParams, ctx?: RequestContext) =>
+    moveReplicasOf("repoint-replicas", "repointed", ikey(p.host, p.port), ikey(p.host, p.port), ctx),
+  repointSlaves: (p: InstanceParams, ctx?: RequestContext) =>
+    moveReplicasOf("repoint-replicas", "repointed", ikey(p.host, p.port), ikey(p.host, p.port), ctx),
   regroupReplicas: regroup("regroup-replicas"),
   regroupSlaves: regroup("regroup-replicas"),
   regroupReplicasGtid: regroup("regroup-replicas"),
@@ -444,7 +523,7 @@ export const recoveryHandlers = {
         if (replica === undefined || sibling === undefined) return "unknown instance"
         if (!Key.equals(Model.masterKey(replica), Model.masterKey(sibling))) return `${p.siblingHost}:${p.siblingPort} is not a sibling of ${p.host}:${p.port}`
         return Plan.planRelocate([replica], sibling, all, recoveryPolicy(config))
-      }, ikey(p.host, p.port))),
+      }, { _tag: "Instance", key: ikey(p.host, p.port) })),
   moveUp: (p: InstanceParams) =>
     Effect.flatMap(AppConfig, (config) =>
       refactor("move-up", (_s, all) => {
@@ -456,7 +535,7 @@ export const recoveryHandlers = {
         if (replica === undefined || master === undefined) return "unknown instance or master"
         if (grand === undefined) return `${Key.format(master.key)} is not a replica: cannot move up`
         return Plan.planRelocate([replica], grand, all, recoveryPolicy(config))
-      }, ikey(p.host, p.port))),
+      }, { _tag: "Instance", key: ikey(p.host, p.port) })),
   takeMaster: (p: InstanceParams) => takeMaster(p),
   enslaveMaster: (p: InstanceParams) => takeMaster(p),
   takeSiblings: (p: InstanceParams) => takeSiblings(p),
@@ -465,7 +544,7 @@ export const recoveryHandlers = {
     refactor("make-co-master", (_s, all) => {
       const replica = find(all, ikey(p.host, p.port))
       return replica === undefined ? "unknown instance" : Plan.planMakeCoMaster(replica, all)
-    }, ikey(p.host, p.port))
+    }, { _tag: "Instance", key: ikey(p.host, p.port) })
 }
 
 const takeMaster = (p: InstanceParams) =>
@@ -473,7 +552,7 @@ const takeMaster = (p: InstanceParams) =>
     refactor("take-master", (_s, all) => {
       const replica = find(all, ikey(p.host, p.port))
       return replica === undefined ? "unknown instance" : Plan.planTakeMaster(replica, all, recoveryPolicy(config))
-    }, ikey(p.host, p.port)))
+    }, { _tag: "Instance", key: ikey(p.host, p.port) }))
 
 const takeSiblings = (p: InstanceParams) =>
   Effect.flatMap(AppConfig, (config) =>
@@ -483,7 +562,7 @@ const takeSiblings = (p: InstanceParams) =>
       if (me === undefined || mk === null) return "not a replica"
       const siblings = Snapshot.replicasOf(s, mk).filter((r) => !Key.equals(r.key, me.key))
       return Plan.planRelocate(siblings, me, all, recoveryPolicy(config))
-    }, ikey(p.host, p.port)))
+    }, { _tag: "Instance", key: ikey(p.host, p.port) }))
 
 const blockedJson = (b: { readonly key: { readonly hostname: string; readonly port: number }; readonly clusterName: string; readonly analysis: string; readonly lastBlockedAt: number; readonly blockingRecoveryId: number; readonly reason: string }) => ({
   FailedInstanceKey: keyJson(b.key),

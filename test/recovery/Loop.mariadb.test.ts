@@ -39,7 +39,10 @@ describe("recovery loop and manual operations", () => {
       const topo = yield* topology(3)
       yield* Effect.promise(() => setupSchema(topo))
       const hookFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "orc-loop-")), "detections")
-      const c = config(topo, { OnFailureDetectionProcesses: [`echo "{failureType} {failedHost}:{failedPort}" >> ${hookFile}`] })
+      const c = config(topo, {
+        OnFailureDetectionProcesses: [`echo "{failureType} {failedHost}:{failedPort}" >> ${hookFile}`],
+        PreFailoverProcesses: [`echo "pre-failover {failedPort}" >> ${hookFile}`]
+      })
       const hookLines = () => (fs.existsSync(hookFile) ? fs.readFileSync(hookFile, "utf8").trim().split("\n") : [])
       const layer = RecoveryService.layer.pipe(
         Layer.provideMerge(layerSingleNode({ raftAddress: "", httpUri: "http://127.0.0.1:3000" })),
@@ -76,6 +79,7 @@ describe("recovery loop and manual operations", () => {
       const detections = yield* repo.readFailureDetections(10, 0)
       expect(detections.some((d) => d.key.port === topo.master.port && d.analysis.startsWith("DeadMaster"))).toBe(true)
       expect(hookLines().some((l) => l.startsWith("DeadMaster") && l.endsWith(`127.0.0.1:${topo.master.port}`))).toBe(true)
+      expect(hookLines()).toContain(`pre-failover ${topo.master.port}`)
 
       // 2. The new master dies too: the same cluster is in its active period → blocked, not recovered.
       const others = topo.replicas.filter((r) => r.port !== newMaster.port)
@@ -91,13 +95,16 @@ describe("recovery loop and manual operations", () => {
       expect((yield* repo.readRecoveries(10, 0)).length).toBe(1)
 
       // 3. Manual recover of the (downtimed) dead master runs anyway: manual recoveries skip blocks and downtime.
+      // With ?skipProcesses=true it runs no hooks (the automated one above ran PreFailoverProcesses).
       const log = Context.get(ctx, CommandLog)
       yield* log.propose({ _tag: "begin-downtime", key: { hostname: "127.0.0.1", port: newMaster.port }, owner: "test", reason: "maintenance", beginTimestamp: Date.now(), endTimestamp: Date.now() + 3_600_000 })
       const analysis = yield* waitFor("DeadMaster of the new master", analysisOf(c, newMaster.key, ["DeadMaster"]).pipe(Effect.provide(ctx)))
       expect(analysis.isDowntimed).toBe(true)
-      const reply = yield* recoveryHandlers.recover({ host: "127.0.0.1", port: newMaster.port }).pipe(
-        Effect.provide(ctx)
-      )
+      const reply = yield* recoveryHandlers.recover(
+        { host: "127.0.0.1", port: newMaster.port },
+        ctxOf(`recover/127.0.0.1/${newMaster.port}?skipProcesses=true`)
+      ).pipe(Effect.provide(ctx))
+      expect(hookLines()).not.toContain(`pre-failover ${newMaster.port}`)
       const details = (body(reply) as { readonly Details: { readonly Port: number } }).Details
       expect(others.map((o) => o.port)).toContain(details.Port)
       expect(yield* Effect.promise(() => scalar(topo.instance(details.Port), "SELECT @@read_only"))).toBe("0")
