@@ -420,4 +420,23 @@ describe("replication control through the HTTP API, checked on the servers", () 
       stderr: expect.stringContaining("Unsafe to purge binary logs")
     })
   }, 90_000)
+
+  it("orchestrator-client's relocation commands print what they moved and where ('inst<master', keys)", async () => {
+    const [a, b] = topo.replicas as [MariaDbInstance, MariaDbInstance]
+    const m = topo.master
+    const masterOf = async (i: MariaDbInstance) => Number((await i.slaveStatus())?.["Master_Port"])
+    expect(await cli("-c", "relocate", "-i", b.key, "-d", a.key)).toEqual({ code: 0, stdout: `${b.key}<${a.key}\n`, stderr: "" })
+    expect(await masterOf(b)).toBe(a.port)
+    expect(await cli("-c", "move-up-replicas", "-i", a.key)).toEqual({ code: 0, stdout: `${b.key}\n`, stderr: "" })
+    expect(await masterOf(b)).toBe(m.port)
+    // ?pattern= through the API: a pattern matching nobody moves nobody; then all of them (a is the target).
+    const none = await okCall(`relocate-replicas/${at(m)}/${at(a)}?pattern=nomatch`)
+    expect(none.Details).toEqual([])
+    expect(await masterOf(b)).toBe(m.port)
+    expect(await cli("-c", "relocate-replicas", "-i", m.key, "-d", a.key)).toEqual({ code: 0, stdout: `${b.key}\n`, stderr: "" })
+    expect(await masterOf(b)).toBe(a.port)
+    expect(await cli("-c", "move-up", "-i", b.key)).toEqual({ code: 0, stdout: `${b.key}<${m.key}\n`, stderr: "" })
+    expect(await threads(b)).toMatchObject({ io: "Yes", sql: "Yes" })
+    expect(await masterOf(b)).toBe(m.port)
+  }, 60_000)
 })
