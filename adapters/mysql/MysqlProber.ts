@@ -36,6 +36,8 @@ export interface ProberOptions extends ConnectionOptions {
     readonly physicalEnvironment: string
     readonly instanceAlias: string
   }
+  /** orchestrator ReplicationLagQuery: overrides Seconds_Behind_Master when set (see ProbeParse.lagFromQuery). */
+  readonly replicationLagQuery: string
 }
 
 type Statement = { readonly id: string; readonly sql: string }
@@ -142,7 +144,9 @@ export const make = (options: ProberOptions) =>
       { id: "q:dataCenter", sql: options.detectQueries.dataCenter },
       { id: "q:region", sql: options.detectQueries.region },
       { id: "q:physicalEnvironment", sql: options.detectQueries.physicalEnvironment },
-      { id: "q:instanceAlias", sql: options.detectQueries.instanceAlias }
+      { id: "q:instanceAlias", sql: options.detectQueries.instanceAlias },
+      // A query ending with ";" would leave an empty statement in the batch.
+      { id: "q:replicationLag", sql: options.replicationLagQuery.trim().replace(/;+\s*$/, "") }
     ].filter((q) => q.sql.trim() !== "")
 
     /** A reused connection that turns out dead (server restarted while idle) is retried once on a new one. */
@@ -236,7 +240,10 @@ export const make = (options: ProberOptions) =>
           physicalEnvironment: options.detectQueries.physicalEnvironment !== ""
             ? q("q:physicalEnvironment")
             : i.physicalEnvironment,
-          instanceAlias: options.detectQueries.instanceAlias !== "" ? q("q:instanceAlias") : i.instanceAlias
+          instanceAlias: options.detectQueries.instanceAlias !== "" ? q("q:instanceAlias") : i.instanceAlias,
+          replicationLagSeconds: options.replicationLagQuery.trim() !== ""
+            ? ProbeParse.lagFromQuery(results.get("q:replicationLag"), i.replicationLagSeconds)
+            : i.replicationLagSeconds
         }
       } catch (e) {
         broken = !(e instanceof ProbeError)
@@ -315,7 +322,8 @@ export const optionsFromConfig = (c: AppConfig["Type"]): ProberOptions => ({
     region: c.DetectRegionQuery,
     physicalEnvironment: c.DetectPhysicalEnvironmentQuery,
     instanceAlias: c.DetectInstanceAliasQuery
-  }
+  },
+  replicationLagQuery: c.ReplicationLagQuery
 })
 
 export const layer = Layer.scoped(Prober, Effect.flatMap(AppConfig, (c) => make(optionsFromConfig(c))))

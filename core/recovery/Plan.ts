@@ -64,6 +64,13 @@ export interface RecoveryPolicy {
   readonly catchUpTimeoutSeconds: number
   /** Graceful takeover: how long the designated replica may take to reach the master (ReasonableMaintenanceReplicationLagSeconds). */
   readonly gracefulWaitSeconds: number
+  /**
+   * orchestrator FailMasterPromotionOnLagMinutes, in seconds (0 = off): a master promotion fails when the chosen
+   * replica's replication lag (ReplicationLagQuery, else Seconds_Behind_Master; unknown = no check) reaches it.
+   */
+  readonly failPromotionOnLagSeconds: number
+  /** orchestrator MasterFailoverDetachReplicaMasterHost: the promoted replica's master host becomes `//host`. */
+  readonly detachPromotedMasterHost: boolean
   readonly promotion: PromotionPolicy
 }
 
@@ -75,6 +82,8 @@ export const defaultRecoveryPolicy: RecoveryPolicy = {
   drainTimeoutSeconds: 30,
   catchUpTimeoutSeconds: 30,
   gracefulWaitSeconds: 20,
+  failPromotionOnLagSeconds: 0,
+  detachPromotedMasterHost: false,
   promotion: {
     promotionIgnoreHostnameFilters: [],
     preventCrossDataCenterMasterFailover: false,
@@ -492,6 +501,8 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
     return Either.left(new PlanRefused({ reason: "replica positions are not comparable by GTID after draining" }))
   }
   const candidate = plain(decision.candidate)
+  const tooLate = lagRefusal(input, candidate)
+  if (tooLate !== null) return Either.left(new PlanRefused({ reason: tooLate }))
   const lost = decision.lost.map(plain)
   const kept = decision.verdicts.filter((v) => v.role !== "candidate" && !v.lost).map((v) => plain(v.key))
   const reachableLost = lost.filter((k) => input.replicas.some((r) => same(r.key, k) && replicaCheckValid(r)))
@@ -507,6 +518,11 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
       false,
       "orchestrator RecoverDeadCoMaster: a promoted replica that is not the other co-master (and kept its replication " +
         "settings: no MySQL promotion) must not close a circle through the dead co-master"
+    )] : detachesPromoted(input) ? [step(
+      { _tag: "DetachMasterHost", keys: [candidate] },
+      false,
+      "MasterFailoverDetachReplicaMasterHost: the promoted replica kept its replication settings (no MySQL promotion): " +
+        "it must not reconnect to the old master"
     )] : []),
     ...(kept.length === 0 ? [] : [step(
       { _tag: "Repoint", replicas: kept, master: candidate, start: true, credentials: "keep", useGtid: "slave_pos" },
@@ -530,6 +546,27 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
   ]
   return Either.right({ decision, steps, successor: candidate, lost: [...plan.lost, ...lost.filter((k) => !plan.lost.some((l) => same(l, k)))], notes })
 }
+
+/**
+ * FailMasterPromotionOnLagMinutes: orchestrator checks the promoted replica of a master recovery (not of an
+ * intermediate master's) and fails the recovery rather than promote a replica that far behind.
+ */
+const lagRefusal = (input: PromotionInput, candidate: Key): string | null => {
+  const limit = input.policy.failPromotionOnLagSeconds
+  if (limit <= 0 || input.plan.kind === "DeadIntermediateMaster") return null
+  const chosen = input.replicas.find((r) => same(r.key, candidate))
+  const lag = chosen === undefined ? null : Model.lagSeconds(chosen)
+  if (lag === null || lag < limit) return null
+  return `failed promotion: FailMasterPromotionOnLagMinutes is ${limit / 60} and the candidate ${keyString(candidate)} lags ${lag} s`
+}
+
+/**
+ * MasterFailoverDetachReplicaMasterHost for a master recovery. With ApplyMySQLPromotionAfterMasterFailover (the
+ * default) the promoted replica had RESET SLAVE ALL and has no master host left to detach: orchestrator's attempt
+ * then fails harmlessly, here it is not planned.
+ */
+const detachesPromoted = (input: PromotionInput): boolean =>
+  input.policy.detachPromotedMasterHost && !input.policy.applyMySQLPromotion && input.plan.kind !== "DeadIntermediateMaster"
 
 /**
  * A dead co-master recovery that promoted some replica other than the other co-master, without RESET SLAVE ALL

@@ -35,6 +35,8 @@ export const recoveryPolicy = (c: OrchestratorConfig, runHooks = true): Recovery
   applyMySQLPromotion: c.ApplyMySQLPromotionAfterMasterFailover,
   detachLostReplicas: c.DetachLostReplicasAfterMasterFailover || c.DetachLostSlavesAfterMasterFailover,
   gracefulWaitSeconds: c.ReasonableMaintenanceReplicationLagSeconds,
+  failPromotionOnLagSeconds: c.FailMasterPromotionOnLagMinutes * 60,
+  detachPromotedMasterHost: c.MasterFailoverDetachReplicaMasterHost,
   promotion: Snapshot.promotionPolicy(c)
 })
 

@@ -134,6 +134,25 @@ describe("discovery on MariaDB topologies", () => {
       expect(trips / probes).toBeLessThanOrEqual(1.01)
     }), 60_000)
 
+  it.scopedLive("ReplicationLagQuery replaces Seconds_Behind_Master on every server; NULL is unknown; an error falls back", () =>
+    Effect.gen(function*() {
+      const replica = star.replicas[0]!
+      const lagOf = (query: string, k: string) =>
+        Effect.gen(function*() {
+          const { prober } = yield* build(star, { ReplicationLagQuery: query })
+          return (yield* prober.probe({ key: key(k) })).replicationLagSeconds
+        })
+      expect(yield* lagOf("", replica.key)).toBe(0) // Seconds_Behind_Master of a healthy replica
+      expect(yield* lagOf("", star.master.key)).toBeNull()
+      expect(yield* lagOf("SELECT 42;", replica.key)).toBe(42)
+      expect(yield* lagOf("SELECT 42", star.master.key)).toBe(42)
+      expect(yield* lagOf("SELECT NULL", replica.key)).toBeNull()
+      expect(yield* lagOf("SELECT 2.9", replica.key)).toBe(2)
+      expect(yield* lagOf("SELECT -3", star.master.key)).toBe(0)
+      expect(yield* lagOf("SELECT no_such_column FROM mysql.user", replica.key)).toBe(0)
+      expect(yield* lagOf("SELECT no_such_column FROM mysql.user", star.master.key)).toBeNull()
+    }), 60_000)
+
   it.scopedLive("a replica whose SQL thread is stopped appears in problems within one poll", () =>
     Effect.gen(function*() {
       const { discovery, repo } = yield* build(star)

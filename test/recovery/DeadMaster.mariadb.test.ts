@@ -138,6 +138,43 @@ describe("DeadMaster recovery on MariaDB GTID", () => {
       console.log(`hung master: DeadMaster ${detectedAt - stoppedAt} ms after SIGSTOP, recovered ${Date.now() - detectedAt} ms later`)
     }), 120_000)
 
+  it.scopedLive("FailMasterPromotionOnLagMinutes with a ReplicationLagQuery over it: the recovery fails, nothing is promoted", () =>
+    Effect.gen(function*() {
+      const topo = yield* topology
+      // A stand-in for a pt-heartbeat read: every server answers 15 minutes.
+      const c = config(topo, { ReplicationLagQuery: "SELECT 900", FailMasterPromotionOnLagMinutes: 15 })
+      const { ctx, discovery, repo } = yield* build(c)
+      yield* discovery.discover(key(topo.master.key))
+      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+      yield* Effect.promise(() => topo.master.kill9())
+      const outcome = yield* recover(yield* deadMasterOf(c, topo, ctx), ctx)
+      expect(outcome._tag).toBe("Done")
+      if (outcome._tag !== "Done") return
+      expect(outcome.result.successful).toBe(false)
+      expect(outcome.result.errors.join("; ")).toMatch(/failed promotion: FailMasterPromotionOnLagMinutes is 15 and the candidate 127\.0\.0\.1:\d+ lags 900 s/)
+      for (const r of topo.replicas) expect(yield* Effect.promise(() => scalar(r, "SELECT @@read_only"))).toBe("1")
+    }), 120_000)
+
+  it.scopedLive("MasterFailoverDetachReplicaMasterHost without MySQL promotion: the promoted replica's master host is detached", () =>
+    Effect.gen(function*() {
+      const topo = yield* topology
+      const c = config(topo, { ApplyMySQLPromotionAfterMasterFailover: false, MasterFailoverDetachReplicaMasterHost: true })
+      const { ctx, discovery, repo } = yield* build(c)
+      yield* discovery.discover(key(topo.master.key))
+      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+      yield* Effect.promise(() => topo.master.kill9())
+      const outcome = yield* recover(yield* deadMasterOf(c, topo, ctx), ctx)
+      expect(outcome._tag).toBe("Done")
+      if (outcome._tag !== "Done") return
+      expect(outcome.result.successful).toBe(true)
+      const successor = outcome.result.successor!
+      const status = yield* Effect.promise(() => topo.instance(successor.port).slaveStatus())
+      expect(status?.["Master_Host"]).toBe("//127.0.0.1")
+      for (const r of topo.replicas.filter((x) => x.port !== successor.port)) {
+        expect(Number((yield* Effect.promise(() => r.slaveStatus()))?.["Master_Port"])).toBe(successor.port)
+      }
+    }), 120_000)
+
   it.scopedLive("a failing PreFailover hook aborts: nothing is changed on the replicas", () =>
     Effect.gen(function*() {
       const topo = yield* topology

@@ -39,6 +39,46 @@ const full = (replicas: ReadonlyArray<Instance>, rules: Readonly<Record<string, 
 }
 
 describe("DeadMaster plan", () => {
+  it("MasterFailoverDetachReplicaMasterHost detaches the promoted replica when it kept its replication settings", () => {
+    const replicas = [r("r1", 100), r("r2", 90)]
+    const detached = (applyMySQLPromotion: boolean, detachPromotedMasterHost: boolean) => {
+      const p = Either.getOrThrow(Plan.planPromotion({
+        plan: phase1(replicas),
+        master: dead(m),
+        replicas,
+        ruleOf: () => "neutral",
+        requested: null,
+        policy: { ...policy, applyMySQLPromotion, detachPromotedMasterHost }
+      }))
+      return p.steps.flatMap((x) => (x.step._tag === "DetachMasterHost" ? x.step.keys.map((k) => k.hostname) : []))
+    }
+    expect(detached(false, true)).toEqual(["r1"])
+    expect(detached(false, false)).toEqual([])
+    expect(detached(true, true)).toEqual([]) // RESET SLAVE ALL left nothing to detach
+  })
+
+  it("FailMasterPromotionOnLagMinutes: a candidate that lags that much fails the promotion; unknown lag does not", () => {
+    const replicas = [r("r1", 100, { replicationLagSeconds: 600 }), r("r2", 90, { replicationLagSeconds: 0 })]
+    const promote = (minutes: number, rs: ReadonlyArray<Instance>) =>
+      Plan.planPromotion({
+        plan: phase1(rs),
+        master: dead(m),
+        replicas: rs,
+        ruleOf: () => "neutral",
+        requested: null,
+        policy: { ...policy, failPromotionOnLagSeconds: minutes * 60 }
+      })
+    const refused = promote(5, replicas)
+    expect(Either.isLeft(refused) && refused.left.reason).toBe(
+      "failed promotion: FailMasterPromotionOnLagMinutes is 5 and the candidate r1:3306 lags 600 s"
+    )
+    expect(Either.isLeft(promote(10, replicas))).toBe(true) // 600 s is 10 minutes: reached
+    expect(Either.getOrThrow(promote(11, replicas).pipe(Either.map((p) => p.successor?.hostname)))).toBe("r1")
+    expect(Either.getOrThrow(promote(0, replicas).pipe(Either.map((p) => p.successor?.hostname)))).toBe("r1")
+    const unknown = [r("r1", 100, { replicationLagSeconds: null }), r("r2", 90)]
+    expect(Either.getOrThrow(promote(1, unknown).pipe(Either.map((p) => p.successor?.hostname)))).toBe("r1")
+  })
+
   it("phase 1: PreFailover, drain the reachable replicas, decide; unreachable ones are lost", () => {
     const p = phase1([r("r1", 100), r("r2", 90), dead(r("r3", 80))])
     expect(Plan.describePlan(p)).toEqual([
