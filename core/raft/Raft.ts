@@ -96,7 +96,20 @@ export interface Status {
   readonly applied: Index
   readonly lastIndex: Index
   readonly snapshotIndex: Index
+  /**
+   * On a leader: itself and the voters that acknowledged one of its heartbeats or appends sent within the last
+   * election timeout (orchestrator's RaftHealthyMembers); empty elsewhere.
+   */
+  readonly healthyMembers: ReadonlyArray<NodeId>
 }
+
+/** See Status.healthyMembers. */
+export const healthyMembers = (s: Pick<RaftState, "role" | "config" | "progress" | "now" | "log">): ReadonlyArray<NodeId> =>
+  s.role !== "leader"
+    ? []
+    : s.log.conf.voters.filter((id) =>
+      id === s.config.id || (s.progress.get(id)?.ackTick ?? -1) >= s.now - s.config.electionTicks
+    )
 
 export const status = (s: RaftState): Status => ({
   id: s.config.id,
@@ -107,5 +120,6 @@ export const status = (s: RaftState): Status => ({
   commit: s.log.committed,
   applied: s.log.applied,
   lastIndex: Log.lastIndex(s.log),
-  snapshotIndex: s.snapshot?.index ?? 0
+  snapshotIndex: s.snapshot?.index ?? 0,
+  healthyMembers: healthyMembers(s)
 })

@@ -2,12 +2,13 @@
  * Health, status and leader checks: answered by every node for itself, never forwarded
  * (orchestrator's NoProxy set), so load balancers and proxies can ask any node.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { ok, error as errorEnvelope } from "../../core/api/Envelope.js"
 import type { NodeHealth as NodeHealthRow } from "../../core/backend/Repository.js"
 import { Leadership } from "../../core/node/Leadership.js"
 import { NodeIdentity } from "../../core/node/NodeIdentity.js"
 import { NodeHealth } from "../NodeHealth.js"
+import { RaftAccess } from "../raft/RaftServices.js"
 import { envelope, json } from "./Reply.js"
 
 /** orchestrator's backend timestamp text: "2026-11-25 19:07:31". */
@@ -33,6 +34,8 @@ export const healthStatus = Effect.gen(function*() {
   const report = yield* health.report
   const isLeader = yield* leadership.isLeader
   const leader = yield* leadership.leader
+  const raft = yield* RaftAccess
+  const healthyMembers = Option.isSome(raft) && isLeader ? (yield* raft.value.status).healthyMembers : []
   const self = report.rows.find((r) => r.token === id.token)
   const activeNode = leadership.raftEnabled
     ? { ...emptyNode, Hostname: leader?.raftAddress ?? "" }
@@ -51,7 +54,7 @@ export const healthStatus = Effect.gen(function*() {
     IsRaftLeader: leadership.raftEnabled && isLeader,
     RaftLeaderURI: leadership.raftEnabled ? leader?.httpUri ?? "" : "",
     RaftAdvertise: leadership.raftEnabled ? id.nodeId : "",
-    RaftHealthyMembers: [] as ReadonlyArray<string>
+    RaftHealthyMembers: healthyMembers
   }
   return { report, details }
 })

@@ -17,6 +17,22 @@ afterAll(async () => {
 })
 
 
+/** /api/health's RaftHealthyMembers on `m`, sorted. */
+const healthyMembers = async (m: Cluster["members"][number]) => {
+  const body = await (await fetch(`${m.url}/api/health`)).json() as { readonly Details: { readonly RaftHealthyMembers: ReadonlyArray<string> } }
+  return [...body.Details.RaftHealthyMembers].sort()
+}
+/** Polls until the current leader reports `expected` as its healthy members (5 s), and returns what it last saw. */
+const leaderReports = async (expected: ReadonlyArray<string>) => {
+  const want = [...expected].sort()
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const seen = await healthyMembers(await cluster.waitForLeader())
+    if (JSON.stringify(seen) === JSON.stringify(want) || Date.now() > deadline) return seen
+    await new Promise((res) => setTimeout(res, 100))
+  }
+}
+
 const downtimes = (m: Cluster["members"][number]) =>
   cluster.query(m, "SELECT hostname FROM database_instance_downtime ORDER BY hostname").map((r) => r.hostname)
 
@@ -48,6 +64,10 @@ describe("a three-node raft cluster", () => {
     expect([...(await json(follower, "raft-peers")) as Array<string>].sort()).toEqual(cluster.members.map((m) => m.raftAddress).sort())
     const status = await json(follower, "raft-status") as Record<string, unknown>
     expect(status).toMatchObject({ State: "Follower", Healthy: true, IsPartOfQuorum: true, Leader: leader.raftAddress, LeaderURI: leader.url })
+    // /api/health's RaftHealthyMembers: the leader and the followers it heard from; empty on a follower.
+    const all = cluster.members.map((m) => m.raftAddress)
+    expect(await leaderReports(all)).toEqual([...all].sort())
+    expect(await healthyMembers(follower)).toEqual([])
   })
 
   it("applies begin-downtime sent to a follower on all three backends, acknowledged after commit", async () => {
@@ -72,6 +92,8 @@ describe("a three-node raft cluster", () => {
     const next = await cluster.waitForLeader()
     console.log(`failover after kill -9: new leader answered leader-check 200 after ${Date.now() - t0} ms`)
     expect(next).not.toBe(leader)
+    const alive = cluster.members.filter((m) => m !== leader).map((m) => m.raftAddress)
+    expect(await leaderReports(alive)).toEqual([...alive].sort())
     const r = await mutate(`${next.url}/api/begin-downtime/db2.example/3306/ops/after-failover`)
     expect((r.body as { Code: string }).Code).toBe("OK")
     await cluster.start(leader)
@@ -79,6 +101,8 @@ describe("a three-node raft cluster", () => {
     while (!downtimes(leader).includes("db2.example") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50))
     expect(downtimes(leader)).toEqual(expect.arrayContaining(["db1.example", "db2.example"]))
     expect(await cluster.leaderCheck(leader)).toBe(404)
+    const all = cluster.members.map((m) => m.raftAddress)
+    expect(await leaderReports(all)).toEqual([...all].sort())
   })
 
   it("refuses to start when RaftNodes does not list this node", async () => {

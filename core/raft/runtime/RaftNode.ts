@@ -54,6 +54,8 @@ export interface RaftStatus {
   readonly isLeader: boolean
   /** Has this node ever been part of a working cluster (heard a leader or led)? Durable. */
   readonly hasJoined: boolean
+  /** On the leader: itself and the voters heard from within an election timeout (Raft.Status.healthyMembers). */
+  readonly healthyMembers: ReadonlyArray<NodeId>
 }
 
 export interface RaftNodeOptions {
@@ -612,7 +614,8 @@ const makeStatus = (s: RaftState, isLeader: boolean, hasJoined: boolean): RaftSt
     lastIndex: st.lastIndex,
     snapshotIndex: st.snapshotIndex,
     isLeader,
-    hasJoined
+    hasJoined,
+    healthyMembers: st.healthyMembers
   }
 }
 
