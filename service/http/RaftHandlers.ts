@@ -97,6 +97,30 @@ export const raftHandlers = {
         yield* raft.addVoter(addr).pipe(Effect.catchTag("RaftError", (e) => fail(`raft-add-peer: ${e.message}`)))
         return json(addr)
       })),
+  /**
+   * orchestrator steps the leader down (hashicorp raft's Yield), leaving the cluster leaderless until an election.
+   * Here the leader hands over to a healthy peer with TimeoutNow (as raft-yield), so there is no gap. Without raft
+   * the single node stays leader.
+   */
+  reelect: () =>
+    Effect.flatMap(RaftAccess, (access) =>
+      Option.match(access, {
+        onNone: () => Effect.succeed(envelope(ok("Set re-elections"))),
+        onSome: (raft) =>
+          Effect.gen(function*() {
+            const s = yield* raft.status
+            if (!s.isLeader) return yield* fail("Unable to re-elect: this node is not the raft leader")
+            const target = s.healthyMembers.filter((v) => v !== raft.id).sort()[0]
+            if (target === undefined) return yield* fail("Unable to re-elect: no other raft member is healthy enough to lead")
+            yield* raft.transferLeadership(target).pipe(Effect.catchTag("RaftError", (e) => fail(`Unable to re-elect: ${e.message}`)))
+            return envelope(ok("Set re-elections", target))
+          })
+      })),
+  grabElection: () =>
+    Effect.flatMap(RaftAccess, (access) =>
+      Option.isSome(access)
+        ? fail("Unable to grab election: Cannot GrabElection on raft setup")
+        : Effect.succeed(envelope(ok("Node elected as leader")))),
   raftRemovePeer: (p: { addr: string }) =>
     withRaft("raft-remove-peer", (raft) =>
       Effect.gen(function*() {

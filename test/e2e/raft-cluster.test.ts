@@ -85,6 +85,24 @@ describe("a three-node raft cluster", () => {
     expect(downtimes(leader)).toContain("db1.example")
   })
 
+  it("reelect, sent to a follower, hands leadership to another node; grab-election is refused with raft", async () => {
+    const leader = await cluster.waitForLeader()
+    const follower = cluster.members.find((m) => m !== leader)!
+    const r = await mutate(`${follower.url}/api/reelect`)
+    expect(r.body).toMatchObject({ Code: "OK", Message: "Set re-elections" })
+    const handedTo = (r.body as { readonly Details: string }).Details
+    expect(handedTo).not.toBe(leader.raftAddress)
+    const deadline = Date.now() + 5000
+    let now = await cluster.waitForLeader()
+    while (now === leader && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 50))
+      now = await cluster.waitForLeader()
+    }
+    expect(now).not.toBe(leader)
+    const g = await mutate(`${follower.url}/api/grab-election`)
+    expect(g.body).toMatchObject({ Code: "ERROR", Message: "Unable to grab election: Cannot GrabElection on raft setup" })
+  })
+
   it("elects a new leader after kill -9 of the leader; the restarted node catches up", async () => {
     const leader = await cluster.waitForLeader()
     const t0 = Date.now()

@@ -16,5 +16,9 @@ export const raftRoutes = [
   route("raftSnapshot", "raft-snapshot", NoParams, { proxy: false }),
   // Membership changes are proposed by the leader, so followers forward them (orchestrator proxies these two).
   route("raftAddPeer", "raft-add-peer/:addr", S({ addr: TextParam }), { proxy: true, access: "write" }),
-  route("raftRemovePeer", "raft-remove-peer/:addr", S({ addr: TextParam }), { proxy: true, access: "write" })
+  route("raftRemovePeer", "raft-remove-peer/:addr", S({ addr: TextParam }), { proxy: true, access: "write" }),
+  // orchestrator's election controls, forwarded to the leader: with raft, reelect makes the leader step down
+  // (here: hand leadership to a healthy peer) and grab-election is refused.
+  route("reelect", "reelect", NoParams, { proxy: true, access: "write" }),
+  route("grabElection", "grab-election", NoParams, { proxy: true, access: "write" })
 ] as const
