@@ -68,6 +68,7 @@ export const fields = {
   MySQLOrchestratorDatabase: opt(Str, ""),
   MySQLOrchestratorUser: opt(Str, ""),
   MySQLOrchestratorPassword: opt(Str, ""),
+  MySQLOrchestratorCredentialsConfigFile: opt(Str, ""),
   MySQLOrchestratorMaxPoolConnections: opt(PositiveInt, 128),
   MySQLOrchestratorReadTimeoutSeconds: opt(PositiveInt, 30),
   SkipOrchestratorDatabaseUpdate: opt(Bool, false),
@@ -75,6 +76,7 @@ export const fields = {
   // Topology access
   MySQLTopologyUser: opt(Str, ""),
   MySQLTopologyPassword: opt(Str, ""),
+  MySQLTopologyCredentialsConfigFile: opt(Str, ""),
   MySQLReplicaUser: opt(Str, ""),
   MySQLReplicaPassword: opt(Str, ""),
   MySQLConnectTimeoutSeconds: opt(PositiveInt, 2),

@@ -6,6 +6,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
+import { applyCredentialsFiles } from "../../core/config/CredentialsFile.js"
 import { decodeConfig, type LoadedConfig } from "../../core/config/OrchestratorConfig.js"
 import { applyGcTuning } from "../GcTuning.js"
 import * as Node from "../Node.js"
@@ -52,7 +53,10 @@ const loadConfig = (args: ParsedArgs): LoadedConfig => {
   }
   const loaded = decodeConfig(path, text, process.env)
   if (Either.isLeft(loaded)) return die(loaded.left.message)
-  return loaded.right
+  const withCredentials = applyCredentialsFiles(loaded.right.config, (file) =>
+    Either.try({ try: () => fs.readFileSync(file, "utf8"), catch: (e) => (e as Error).message }))
+  if (Either.isLeft(withCredentials)) return die(`invalid configuration in ${path}:\n  ${withCredentials.left.message}`)
+  return { ...loaded.right, config: withCredentials.right }
 }
 
 /** Shutdown must finish within this; past it the process exits 1 with a log line naming the deadline. */

@@ -1,7 +1,11 @@
 /**
  * End to end: the real `orchestrator` binary (dist/; build first) discovers a real MariaDB topology through
- * /api/discover and serves the instance, cluster and topology routes in orchestrator's shapes.
+ * /api/discover and serves the instance, cluster and topology routes in orchestrator's shapes. The topology user
+ * comes from a credentials file (MySQLTopologyCredentialsConfigFile).
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Shape, startTopology, type Topology } from "../harness/Topology.js"
 import { type NodeProcess, startNode } from "../support/nodeProcess.js"
@@ -31,13 +35,29 @@ const waitFor = async <A>(what: string, check: () => Promise<A | undefined>, tim
   }
 }
 
+let credentialsDir: string | undefined
+
 beforeAll(async () => {
   topo = await startTopology({ shape: Shape.masterWithReplicas(2) })
-  node = await startNode({ ...topo.orchestratorConfig, InstancePollSeconds: 1, MySQLConnectTimeoutSeconds: 1 })
+  // The topology credentials come from a my.cnf-style file (MySQLTopologyCredentialsConfigFile), which
+  // replaces the user and password of the JSON config: the wrong ones there would fail every probe.
+  credentialsDir = fs.mkdtempSync(path.join(os.tmpdir(), "orc-creds-"))
+  const credentials = path.join(credentialsDir, "topology.cnf")
+  const { MySQLTopologyUser: user, MySQLTopologyPassword: password } = topo.orchestratorConfig
+  fs.writeFileSync(credentials, `[mysql]\nuser = nobody\n\n[client]\nuser = ${user}\npassword = "${password}"\n`)
+  node = await startNode({
+    ...topo.orchestratorConfig,
+    MySQLTopologyUser: "wrong-user",
+    MySQLTopologyPassword: "wrong-password",
+    MySQLTopologyCredentialsConfigFile: credentials,
+    InstancePollSeconds: 1,
+    MySQLConnectTimeoutSeconds: 1
+  })
 }, 120_000)
 afterAll(async () => {
   await node?.stop()
   await topo?.stop()
+  if (credentialsDir !== undefined) fs.rmSync(credentialsDir, { recursive: true, force: true })
 })
 
 describe("discovery through the node's HTTP API", () => {
