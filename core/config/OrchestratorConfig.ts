@@ -253,6 +253,10 @@ const crossChecks = (c: OrchestratorConfig): ReadonlyArray<string> => {
       "FailMasterPromotionIfSQLThreadNotUpToDate: cannot be true together with DelayMasterPromotionIfSQLThreadNotUpToDate"
     )
   }
+  if (c.FailMasterPromotionOnLagMinutes > 0 && c.ReplicationLagQuery.trim() === "") {
+    // orchestrator's rule: after a master dies, Seconds_Behind_Master is NULL, so only a query can tell the lag.
+    problems.push("FailMasterPromotionOnLagMinutes: nonzero requires ReplicationLagQuery to be set")
+  }
   if (c.RaftHeartbeatTicks >= c.RaftElectionTicks) {
     problems.push("RaftHeartbeatTicks: must be smaller than RaftElectionTicks")
   }

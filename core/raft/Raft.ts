@@ -107,9 +107,12 @@ export interface Status {
 export const healthyMembers = (s: Pick<RaftState, "role" | "config" | "progress" | "now" | "log">): ReadonlyArray<NodeId> =>
   s.role !== "leader"
     ? []
-    : s.log.conf.voters.filter((id) =>
-      id === s.config.id || (s.progress.get(id)?.ackTick ?? -1) >= s.now - s.config.electionTicks
-    )
+    : s.log.conf.voters.filter((id) => {
+      if (id === s.config.id) return true
+      // -1 = no acknowledgement in this term yet (a leader elected in its first ticks must not count it).
+      const ack = s.progress.get(id)?.ackTick ?? -1
+      return ack >= 0 && ack >= s.now - s.config.electionTicks
+    })
 
 export const status = (s: RaftState): Status => ({
   id: s.config.id,

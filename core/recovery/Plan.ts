@@ -548,12 +548,12 @@ export const planPromotion = (input: PromotionInput): Either.Either<Promotion, P
 }
 
 /**
- * FailMasterPromotionOnLagMinutes: orchestrator checks the promoted replica of a master recovery (not of an
- * intermediate master's) and fails the recovery rather than promote a replica that far behind.
+ * FailMasterPromotionOnLagMinutes: orchestrator checks the promoted replica of a dead master's recovery (not of a
+ * co-master's or an intermediate master's) and fails the recovery rather than promote a replica that far behind.
  */
 const lagRefusal = (input: PromotionInput, candidate: Key): string | null => {
   const limit = input.policy.failPromotionOnLagSeconds
-  if (limit <= 0 || input.plan.kind === "DeadIntermediateMaster") return null
+  if (limit <= 0 || !masterRecovery(input)) return null
   const chosen = input.replicas.find((r) => same(r.key, candidate))
   const lag = chosen === undefined ? null : Model.lagSeconds(chosen)
   if (lag === null || lag < limit) return null
@@ -566,7 +566,11 @@ const lagRefusal = (input: PromotionInput, candidate: Key): string | null => {
  * then fails harmlessly, here it is not planned.
  */
 const detachesPromoted = (input: PromotionInput): boolean =>
-  input.policy.detachPromotedMasterHost && !input.policy.applyMySQLPromotion && input.plan.kind !== "DeadIntermediateMaster"
+  input.policy.detachPromotedMasterHost && !input.policy.applyMySQLPromotion && masterRecovery(input)
+
+/** orchestrator's recoverDeadMaster (a dead master, or a graceful takeover), where its promotion overrides apply. */
+const masterRecovery = (input: PromotionInput): boolean =>
+  input.plan.kind === "DeadMaster" || input.plan.kind === "GracefulMasterTakeover"
 
 /**
  * A dead co-master recovery that promoted some replica other than the other co-master, without RESET SLAVE ALL
@@ -721,7 +725,12 @@ export const planRelocate = (
   replicas: ReadonlyArray<Instance>,
   target: Instance,
   all: ReadonlyArray<Instance>,
-  policy: RecoveryPolicy
+  policy: RecoveryPolicy,
+  /**
+   * repoint / repoint-replicas: CHANGE MASTER again even for the replicas already replicating from the target
+   * (orchestrator's Repoint re-points at the same coordinates; operators use it to refetch broken relay logs).
+   */
+  options: { readonly repointInPlace?: boolean } = {}
 ): Either.Either<Plan, PlanRefused> => {
   if (replicas.length === 0) return Either.left(new PlanRefused({ reason: "no replica to move" }))
   const problems = replicas.flatMap((r) => {
@@ -731,7 +740,9 @@ export const planRelocate = (
   if (problems.length > 0) return Either.left(new PlanRefused({ reason: problems.join("; ") }))
   const kind = gtidKindOf(replicas)
   if (Either.isLeft(kind)) return Either.left(new PlanRefused({ reason: kind.left }))
-  const moving = replicas.filter((r) => !same(Model.masterKey(r) ?? { hostname: "", port: 0 }, target.key))
+  const moving = options.repointInPlace === true
+    ? replicas
+    : replicas.filter((r) => !same(Model.masterKey(r) ?? { hostname: "", port: 0 }, target.key))
   return Either.right({
     kind: "Relocate",
     target: plain(target.key),

@@ -6,6 +6,7 @@
  * Messages and JSON shapes follow orchestrator's api.go (TopologyRecovery keys: spec §2.6).
  */
 import { Clock, Effect, Either } from "effect"
+import { RE2JS } from "re2js"
 import { ok } from "../../core/api/Envelope.js"
 import { analyze } from "../../core/analysis/Analyze.js"
 import * as AnalysisJson from "../../core/analysis/AnalysisJson.js"
@@ -334,15 +335,18 @@ const refactor = (
   })
 
 /**
- * `?pattern=`: only replicas whose "host:port" matches this regular expression (orchestrator's filter on
- * the key's StringCode); absent or empty matches all.
+ * `?pattern=`: only replicas whose "host:port" contains a match of this regular expression (orchestrator's
+ * filter on the key's DisplayString); absent or empty matches all. Go's regexp syntax through RE2JS, which
+ * matches in linear time: the pattern comes from the request, and a backtracking RegExp such as `(.*)*x` would
+ * block the event loop (raft heartbeats included). A pattern that does not compile is a 400 naming it
+ * (orchestrator lets it match nothing).
  */
 const replicaPattern = (ctx: RequestContext | undefined) => {
   const source = ctx?.url.searchParams.get("pattern") ?? ""
   if (source === "") return Effect.succeed((_k: InstanceKey) => true)
-  return Effect.try(() => new RegExp(source)).pipe(
+  return Effect.try(() => RE2JS.compile(source)).pipe(
     Effect.mapError((e) => new ApiFailure({ message: `bad pattern ${JSON.stringify(source)}: ${e.error instanceof Error ? e.error.message : String(e.error)}`, details: null, status: 400 })),
-    Effect.map((re) => (k: InstanceKey) => re.test(Key.format(k)))
+    Effect.map((re) => (k: InstanceKey) => re.matcher(Key.format(k)).find())
   )
 }
 
@@ -354,7 +358,7 @@ const moveBelow = (what: string) => (p: BelowParams) =>
       const replica = find(all, ikey(p.host, p.port))
       const target = find(all, ikey(p.belowHost, p.belowPort))
       if (replica === undefined || target === undefined) return "unknown instance"
-      return Plan.planRelocate([replica], target, all, recoveryPolicy(config))
+      return Plan.planRelocate([replica], target, all, recoveryPolicy(config), { repointInPlace: what === "repoint" })
     }, { _tag: "Instance", key: ikey(p.host, p.port) }))
 
 /**
@@ -376,7 +380,7 @@ const moveReplicasOf = (what: string, verb: string, of: InstanceKey, to: Instanc
     const replicas = Snapshot.replicasOf(s, of).filter((r) => !Key.equals(r.key, target.key) && matches(r.key))
     return yield* refactor(
       what,
-      () => Plan.planRelocate(replicas, target, all, recoveryPolicy(config)),
+      () => Plan.planRelocate(replicas, target, all, recoveryPolicy(config), { repointInPlace: what === "repoint-replicas" }),
       { _tag: "Instances", keys: replicas.map((r) => r.key) },
       () => `${verb} ${replicas.length} replicas of ${Key.format(of)} below ${Key.format(target.key)}`
     )

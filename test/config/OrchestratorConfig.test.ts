@@ -61,6 +61,10 @@ describe("OrchestratorConfig", () => {
     expect(message(decode({ ...sqlite, BackendDB: "postgres" }))).toContain("BackendDB: expected \"sqlite\" or \"mysql\"")
     // orchestrator: any value containing "sqlite" selects SQLite.
     expect(Either.isRight(decode({ ...sqlite, BackendDB: "sqlite3" }))).toBe(true)
+    expect(message(decode({ ...sqlite, FailMasterPromotionOnLagMinutes: 5 }))).toContain(
+      "FailMasterPromotionOnLagMinutes: nonzero requires ReplicationLagQuery to be set"
+    )
+    expect(Either.isRight(decode({ ...sqlite, FailMasterPromotionOnLagMinutes: 5, ReplicationLagQuery: "SELECT 1" }))).toBe(true)
   })
 
   it("names the file and the position of a JSON syntax error", () => {

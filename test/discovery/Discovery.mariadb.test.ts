@@ -147,6 +147,7 @@ describe("discovery on MariaDB topologies", () => {
       expect(yield* lagOf("SELECT 42;", replica.key)).toBe(42)
       expect(yield* lagOf("SELECT 42", star.master.key)).toBe(42)
       expect(yield* lagOf("SELECT NULL", replica.key)).toBeNull()
+      expect(yield* lagOf("SELECT 7 FROM mysql.user WHERE 1 = 0", replica.key)).toBe(0) // no row: Seconds_Behind_Master
       expect(yield* lagOf("SELECT 2.9", replica.key)).toBe(2)
       expect(yield* lagOf("SELECT -3", star.master.key)).toBe(0)
       expect(yield* lagOf("SELECT no_such_column FROM mysql.user", replica.key)).toBe(0)

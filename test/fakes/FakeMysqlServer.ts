@@ -28,6 +28,7 @@ import * as path from "node:path"
 import * as mysql from "mysql2"
 import * as Engine from "./FakeMysqlEngine.js"
 import type { FakeFlavor, FakeInstanceState } from "./FakeMysqlEngine.js"
+import { portRangeOf } from "../support/ports.js"
 
 export * from "./FakeMysqlEngine.js"
 
@@ -668,10 +669,15 @@ export const fleetScoped = (options: FleetOptions) =>
   Effect.acquireRelease(Effect.promise(() => startFleet(options)), (fleet) => Effect.promise(() => fleet.close()))
 
 /**
- * A free block of `count` consecutive ports in 20000..32000, for tests that run beside others: picks a
- * random base and lets `startFleet` fail on collision (retry with `withFreshPorts`).
+ * A block of `count` consecutive ports for tests that run beside others: a random base in this vitest worker's
+ * slice (test/support/ports.ts; the whole 20000..32000 outside vitest or for a block wider than a slice), and
+ * `startFleet` fails on a collision (retry with `withFreshPorts`).
  */
-export const randomBasePort = (count: number): number => 20000 + Math.floor(Math.random() * (maxPort - 20000 - count))
+export const randomBasePort = (count: number): number => {
+  const slice = portRangeOf(process.env.VITEST_POOL_ID)
+  const { low, high } = slice.high - slice.low > count ? slice : { low: 20000, high: maxPort }
+  return low + Math.floor(Math.random() * (high - low - count))
+}
 
 /** Retries `start` on EADDRINUSE with another random base port. */
 export const withFreshPorts = async <A>(

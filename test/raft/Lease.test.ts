@@ -3,6 +3,33 @@ import * as Raft from "../../core/raft/Raft.js"
 import { Cluster } from "./Harness.js"
 
 describe("leader lease and ReadIndex (thesis §6.4)", () => {
+  it("healthy members (/api/health RaftHealthyMembers): the leader and the voters that acked within an election timeout", () => {
+    const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 6 })
+    c.elect("a")
+    expect([...Raft.status(c.state("a")).healthyMembers].sort()).toEqual(["a", "b", "c"])
+    expect(Raft.status(c.state("b")).healthyMembers).toEqual([])
+    c.isolate("c")
+    for (let i = 0; i < 11; i++) {
+      c.tickAll()
+      c.deliver()
+    }
+    expect(c.state("a").role).toBe("leader")
+    expect([...Raft.status(c.state("a")).healthyMembers].sort()).toEqual(["a", "b"])
+  })
+
+  it("a leader elected in its first ticks does not count voters it never heard from", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.forgetLeaders()
+    // Campaign on the very first tick (as a TimeoutNow target just after a restart would).
+    const s = c.state("a")
+    c.states.set("a", { ...s, electionElapsed: s.randomizedElectionTimeout - 1 })
+    c.tick("a")
+    c.deliver(100, (m) => m._tag !== "AppendEntries" && m._tag !== "Heartbeat")
+    expect(c.state("a").role).toBe("leader")
+    expect(c.state("a").now).toBeLessThan(c.state("a").config.electionTicks)
+    expect(Raft.status(c.state("a")).healthyMembers).toEqual(["a"])
+  })
+
   it("a lease starts once a quorum acknowledged a message of the term, and runs out leaseTicks later", () => {
     const c = new Cluster(["a", "b", "c"], { electionTicks: 10, leaseTicks: 6 })
     c.elect("a")

@@ -54,8 +54,9 @@ describe("bulk refactorings on MariaDB GTID", () => {
       const at = (i: MariaDbInstance) => ({ host: "127.0.0.1", port: i.port })
       const below = (i: MariaDbInstance) => ({ belowHost: "127.0.0.1", belowPort: i.port })
 
-      // 1. Only r2 matches the pattern: it alone moves below r1.
-      const one = body(yield* recoveryHandlers.relocateReplicas({ ...at(m), ...below(r1) }, ctxOf(`?pattern=${encodeURIComponent(`:${r2.port}$`)}`)).pipe(Effect.provide(ctx)))
+      // 1. Only r2 matches the pattern (Go's regexp syntax, as orchestrator: `(?i)` is a flag group): it alone
+      // moves below r1.
+      const one = body(yield* recoveryHandlers.relocateReplicas({ ...at(m), ...below(r1) }, ctxOf(`?pattern=${encodeURIComponent(`(?i):${r2.port}$`)}`)).pipe(Effect.provide(ctx)))
       console.log(`relocate-replicas ?pattern: ${one.Message}`)
       expect(one.Code).toBe("OK")
       expect(one.Message).toBe(`relocate-replicas: relocated 1 replicas of 127.0.0.1:${m.port} below 127.0.0.1:${r1.port}`)
@@ -86,10 +87,16 @@ describe("bulk refactorings on MariaDB GTID", () => {
       expect(movedTo(all.Details)).toEqual([[r2.port, r1.port], [r3.port, r1.port]].sort((a, b) => a[0]! - b[0]!))
       for (const r of [r2, r3]) expect(yield* masterPort(r)).toBe(r1.port)
 
-      // 5. repoint-replicas of r1: they already replicate from it, nothing to change, and they are listed.
+      // 5. repoint-replicas of r1: they already replicate from it and are pointed at it again (CHANGE MASTER, so
+      // their relay logs start afresh: what operators use it for), still replicating.
+      const changeMasters = (i: MariaDbInstance) =>
+        Effect.promise(async () => Number((await i.query("SHOW GLOBAL STATUS LIKE 'Com_change_master'", [], { user: "admin" }))[0]?.["Value"]))
+      const before = [yield* changeMasters(r2), yield* changeMasters(r3)]
       const repoint = body(yield* recoveryHandlers.repointReplicas(at(r1), ctxOf("")).pipe(Effect.provide(ctx)))
       expect(repoint.Code).toBe("OK")
       expect(movedTo(repoint.Details)).toEqual([[r2.port, r1.port], [r3.port, r1.port]].sort((a, b) => a[0]! - b[0]!))
+      expect([yield* changeMasters(r2), yield* changeMasters(r3)]).toEqual(before.map((n) => n + 1))
+      for (const r of [r2, r3]) expect(yield* masterPort(r)).toBe(r1.port)
 
       // 6. A single move answers the instance itself.
       const single = body(yield* recoveryHandlers.relocate({ ...at(r3), ...below(m) }).pipe(Effect.provide(ctx)))

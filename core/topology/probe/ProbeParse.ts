@@ -531,15 +531,15 @@ export const assemble = (results: ProbeResults, ctx: ProbeContext): Either.Eithe
 
 /**
  * orchestrator's `ReplicationLagQuery` (e.g. a pt-heartbeat read), run on every probed server: the first column
- * of the first row, in whole seconds. NULL or no row = unknown (null); a negative value counts as 0. An error,
- * or a value that is not a number, leaves `fallback` (Seconds_Behind_Master), as orchestrator does when its scan
- * fails.
+ * of the first row, in seconds. NULL = unknown (null); a negative value counts as 0. An error, no row, or a value
+ * that is not a number leaves `fallback` (Seconds_Behind_Master), as orchestrator does when its scan fails. One
+ * difference: a fractional value is rounded down here, where orchestrator's integer scan fails and falls back.
  */
 export const lagFromQuery = (outcome: StatementOutcome | undefined, fallback: number | null): number | null => {
   const rows = rowsOf(outcome)
   if (rows === undefined) return fallback
   const row = rows[0]
-  if (row === undefined) return null
+  if (row === undefined) return fallback
   const v = Object.values(row)[0]
   if (v === null || v === undefined) return null
   const n = typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : Number(v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v))
