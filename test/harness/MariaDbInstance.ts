@@ -63,10 +63,6 @@ const signal = (pid: number, sig: NodeJS.Signals): void => {
   }
 }
 
-/** ECONNRESET from connect(): the connection was reset while it was being set up. */
-const connectReset = (e: unknown): boolean =>
-  typeof e === "object" && e !== null && "code" in e && e.code === "ECONNRESET" && "syscall" in e && e.syscall === "connect"
-
 const toRows = (result: unknown): Array<Row> =>
   Array.isArray(result)
     ? result.filter((r: unknown): r is Row => typeof r === "object" && r !== null && !Array.isArray(r))
@@ -85,6 +81,24 @@ const processIdentity = (pid: number): string | undefined => {
 }
 
 const dirPrefix = "orc-mariadb-"
+
+/** In a test failure's message: the server it talked to had crashed (scripts/test.mjs re-runs such a file once). */
+export const crashMarker = "[mariadbd crashed]"
+
+/**
+ * Leaves a record of a crashed server for scripts/test.mjs (ORC_MARIADB_CRASH_DIR): the test file it served, so a
+ * failure of that file can be told from a failure of ours. Best effort.
+ */
+const recordCrash = (key: string, report: string): void => {
+  const dir = process.env.ORC_MARIADB_CRASH_DIR
+  if (dir === undefined || dir === "") return
+  try {
+    const testPath = (globalThis as { readonly __vitest_worker__?: { readonly filepath?: string } }).__vitest_worker__?.filepath ?? ""
+    fs.writeFileSync(path.join(dir, `${process.pid}-${key.replace(/[^0-9a-z]/gi, "_")}-${Date.now()}.json`), JSON.stringify({ testPath, key, report }))
+  } catch {
+    // the record only explains a failure; the failure itself is reported anyway
+  }
+}
 const ownerFile = "owner"
 const partitionMarker = "nft-partition"
 let swept = false
@@ -368,22 +382,35 @@ export class MariaDbInstance {
   /** A mysql2/promise connection (TCP as the topology user by default). Closed for you by `stop()` if still open. */
   async connect(options: ConnectOptions = {}): Promise<mysql.Connection> {
     const via = options.via ?? "tcp"
-    for (let attempt = 1;; attempt++) {
-      try {
-        const conn = await mysql.createConnection(this.connectionOptions(options))
-        this.connections.add(conn)
-        return conn
-      } catch (e) {
-        // A reset during the TCP handshake, before a byte was sent, is safe to retry. It is logged, with the
-        // server's state, so a recurring one is seen; a server that died fails the retry (refused) below.
-        if (connectReset(e) && attempt < 3) {
-          process.stderr.write(`harness: connect to ${this.key} via ${via} reset (attempt ${attempt}): ${this.serverState()}; retrying\n`)
-          await sleep(100)
-          continue
-        }
-        throw toHarnessError(e, `connect to ${this.key} via ${via} (${this.serverState()})`)
-      }
+    try {
+      const conn = await mysql.createConnection(this.connectionOptions(options))
+      this.connections.add(conn)
+      return conn
+    } catch (e) {
+      // The server's own account of why it is not answering: its crash report if it crashed, else its log's tail.
+      const crash = this.crashReport()
+      const log = crash === undefined ? this.errorLogTail(12) : ""
+      const detail = crash !== undefined
+        ? `\n${crashMarker} ${this.key}:\n${crash}`
+        : log === "" ? "" : `\n--- ${this.errorLog} (tail) ---\n${log}\n---`
+      throw toHarnessError(e, `connect to ${this.key} via ${via} (${this.serverState()})${detail}`)
     }
+  }
+
+  /**
+   * What mariadbd wrote when it crashed ("got signal N" and the backtrace after it), if it did. MariaDB 10.11.19
+   * segfaults now and then under these tests (docs/testing.md, "When mariadbd crashes").
+   */
+  crashReport(): string | undefined {
+    let text: string
+    try {
+      text = fs.readFileSync(this.errorLog, "utf8")
+    } catch {
+      return undefined
+    }
+    const at = text.search(/got signal \d+/)
+    if (at < 0) return undefined
+    return text.slice(text.lastIndexOf("\n", at) + 1).split("\n").slice(0, 60).join("\n")
   }
 
   /** For error messages: is our server process running, stopped, partitioned? */
@@ -542,6 +569,11 @@ export class MariaDbInstance {
     try {
       await this.shutdown()
     } finally {
+      const crash = this.crashReport()
+      if (crash !== undefined) {
+        process.stderr.write(`harness: ${crashMarker} ${this.key} (a MariaDB bug, docs/testing.md):\n${crash}\n`)
+        recordCrash(this.key, crash)
+      }
       if (this.partitionMode !== undefined) {
         Partition.healQuietly(this.currentPort)
         this.partitionMode = undefined
