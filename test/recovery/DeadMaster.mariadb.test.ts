@@ -36,6 +36,19 @@ const deadMasterOf = (c: Parameters<typeof analysisOf>[0], t: Topology, ctx: Ctx
 const recover = (analysis: Effect.Effect.Success<ReturnType<typeof deadMasterOf>>, ctx: Ctx) =>
   recoverDeadMaster(analysis, { requested: null, runHooks: true, command: "", detectionId: 0 }).pipe(Effect.provide(ctx))
 
+/** Discovers `topo` under these config overrides, kills -9 its master and runs the dead-master recovery. */
+const killAndRecover = (topo: Topology, overrides: Parameters<typeof config>[1]) =>
+  Effect.gen(function*() {
+    const c = config(topo, overrides)
+    const { ctx, discovery, repo } = yield* build(c)
+    yield* discovery.discover(key(topo.master.key))
+    yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
+    yield* Effect.promise(() => topo.master.kill9())
+    const outcome = yield* recover(yield* deadMasterOf(c, topo, ctx), ctx)
+    if (outcome._tag !== "Done") return yield* Effect.dieMessage(`the recovery did not run to its end: ${outcome._tag}`)
+    return outcome.result
+  })
+
 describe("DeadMaster recovery on MariaDB GTID", () => {
   it.scopedLive("kill -9 the master under writes, with one replica lagging: promoted, repointed, nothing lost", () =>
     Effect.gen(function*() {
@@ -142,32 +155,18 @@ describe("DeadMaster recovery on MariaDB GTID", () => {
     Effect.gen(function*() {
       const topo = yield* topology
       // A stand-in for a pt-heartbeat read: every server answers 15 minutes.
-      const c = config(topo, { ReplicationLagQuery: "SELECT 900", FailMasterPromotionOnLagMinutes: 15 })
-      const { ctx, discovery, repo } = yield* build(c)
-      yield* discovery.discover(key(topo.master.key))
-      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
-      yield* Effect.promise(() => topo.master.kill9())
-      const outcome = yield* recover(yield* deadMasterOf(c, topo, ctx), ctx)
-      expect(outcome._tag).toBe("Done")
-      if (outcome._tag !== "Done") return
-      expect(outcome.result.successful).toBe(false)
-      expect(outcome.result.errors.join("; ")).toMatch(/failed promotion: FailMasterPromotionOnLagMinutes is 15 and the candidate 127\.0\.0\.1:\d+ lags 900 s/)
+      const result = yield* killAndRecover(topo, { ReplicationLagQuery: "SELECT 900", FailMasterPromotionOnLagMinutes: 15 })
+      expect(result.successful).toBe(false)
+      expect(result.errors.join("; ")).toMatch(/failed promotion: FailMasterPromotionOnLagMinutes is 15 and the candidate 127\.0\.0\.1:\d+ lags 900 s/)
       for (const r of topo.replicas) expect(yield* Effect.promise(() => scalar(r, "SELECT @@read_only"))).toBe("1")
     }), 120_000)
 
   it.scopedLive("MasterFailoverDetachReplicaMasterHost without MySQL promotion: the promoted replica's master host is detached", () =>
     Effect.gen(function*() {
       const topo = yield* topology
-      const c = config(topo, { ApplyMySQLPromotionAfterMasterFailover: false, MasterFailoverDetachReplicaMasterHost: true })
-      const { ctx, discovery, repo } = yield* build(c)
-      yield* discovery.discover(key(topo.master.key))
-      yield* waitFor("all 4 instances discovered", Effect.map(repo.readInstances, (r) => (r.length === 4 ? true : undefined)))
-      yield* Effect.promise(() => topo.master.kill9())
-      const outcome = yield* recover(yield* deadMasterOf(c, topo, ctx), ctx)
-      expect(outcome._tag).toBe("Done")
-      if (outcome._tag !== "Done") return
-      expect(outcome.result.successful).toBe(true)
-      const successor = outcome.result.successor!
+      const result = yield* killAndRecover(topo, { ApplyMySQLPromotionAfterMasterFailover: false, MasterFailoverDetachReplicaMasterHost: true })
+      expect(result.successful).toBe(true)
+      const successor = result.successor!
       const status = yield* Effect.promise(() => topo.instance(successor.port).slaveStatus())
       expect(status?.["Master_Host"]).toBe("//127.0.0.1")
       for (const r of topo.replicas.filter((x) => x.port !== successor.port)) {
