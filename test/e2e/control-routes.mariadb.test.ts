@@ -8,7 +8,9 @@
 import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Effect } from "effect"
 import { runCli } from "../../client/cli/Cli.js"
+import { make as makeClient } from "../../client/sdk/Client.js"
 import { type MariaDbInstance, Shape, startTopology, type Topology } from "../harness/Topology.js"
 import { type NodeProcess, repoRoot, startNode } from "../support/nodeProcess.js"
 
@@ -437,6 +439,13 @@ describe("replication control through the HTTP API, checked on the servers", () 
     expect(await masterOf(b)).toBe(a.port)
     expect(await cli("-c", "move-up", "-i", b.key)).toEqual({ code: 0, stdout: `${b.key}<${m.key}\n`, stderr: "" })
     expect(await threads(b)).toMatchObject({ io: "Yes", sql: "Yes" })
+    expect(await masterOf(b)).toBe(m.port)
+    // The typed SDK decodes the same answers (an Instance, a list of them).
+    const sdk = Effect.runSync(makeClient({ api: node.url }))
+    const moved = await Effect.runPromise(sdk.relocate("relocate", b.key, a.key))
+    expect([moved.Key.Port, moved.MasterKey.Port]).toEqual([b.port, a.port])
+    const up = await Effect.runPromise(sdk.relocateReplicas("move-up-replicas", a.key))
+    expect(up.map((i) => [i.Key.Port, i.MasterKey.Port])).toEqual([[b.port, m.port]])
     expect(await masterOf(b)).toBe(m.port)
   }, 60_000)
 })
