@@ -120,10 +120,39 @@ const coordinates = (row: Parameters<typeof field>[0]) => ({
   read: `${str(row, ["Master_Log_File", "Source_Log_File"])}:${str(row, ["Read_Master_Log_Pos", "Read_Source_Log_Pos"])}`,
   exec: `${str(row, ["Relay_Master_Log_File", "Relay_Source_Log_File"])}:${str(row, ["Exec_Master_Log_Pos", "Exec_Source_Log_Pos"])}`,
   sqlRunning: str(row, ["Slave_SQL_Running", "Replica_SQL_Running"]),
-  sqlError: str(row, ["Last_SQL_Error"])
+  sqlError: str(row, ["Last_SQL_Error"]),
+  sqlState: str(row, ["Slave_SQL_Running_State", "Replica_SQL_Running_State"]),
+  // MariaDB: the last complete transaction received; MySQL: every GTID received.
+  ioGtids: str(row, ["Gtid_IO_Pos", "Retrieved_Gtid_Set"]),
+  executedGtids: str(row, ["Executed_Gtid_Set"])
 })
 
-/** Drains one replica: SQL thread first, then the IO thread stops, wait until exec = read, then STOP SLAVE. */
+/**
+ * The SQL thread waits at the end of its relay log and has applied every complete transaction the IO thread
+ * received. When the master died while sending a transaction, the relay log ends with the start of it: exec
+ * never reaches read (measured: read 13,983,689, exec 653 for good), yet nothing more can be applied, and STOP
+ * SLAVE rolls the partial transaction back. MariaDB's Gtid_IO_Pos counts complete transactions only.
+ */
+const appliedAllReceived = (k: PlainKey, d: Dialect, c: ReturnType<typeof coordinates>) =>
+  Effect.gen(function*() {
+    if (!/has read all relay log/i.test(c.sqlState) || c.ioGtids === "") return false
+    if (d === "mariadb") {
+      const received = Gtid.parseMariaDb(c.ioGtids)
+      const applied = Gtid.parseMariaDb(yield* scalar(k, Sql.appliedPosition("mariadb"), "pos"))
+      if (Either.isLeft(received) || Either.isLeft(applied)) return false
+      const o = Gtid.compareMariaDb(received.right, applied.right)
+      return o === "equal" || o === "behind"
+    }
+    // MySQL counts a partial transaction's GTID as retrieved: then this stays false and the drain times out, as before.
+    const received = Gtid.parse(c.ioGtids)
+    const applied = Gtid.parse(c.executedGtids)
+    return Either.isRight(received) && Either.isRight(applied) && Gtid.isSubset(received.right, applied.right)
+  })
+
+/**
+ * Drains one replica: SQL thread first, then the IO thread stops, wait until exec = read (or until everything
+ * complete that was received is applied, see appliedAllReceived), then STOP SLAVE.
+ */
 const drainOne = (k: PlainKey, d: Dialect, timeoutSeconds: number) =>
   Effect.gen(function*() {
     yield* exec(k, Sql.startSqlThread(d))
@@ -135,6 +164,7 @@ const drainOne = (k: PlainKey, d: Dialect, timeoutSeconds: number) =>
         const c = coordinates(rows[0])
         if (c.read === c.exec) return
         if (c.sqlRunning === "No") return yield* new StepFailed({ reason: `${keyString(k)}: SQL thread stopped while draining: ${c.sqlError}` })
+        if (yield* appliedAllReceived(k, d, c)) return
         yield* Effect.sleep(POLL)
       }
     })
