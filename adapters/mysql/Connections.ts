@@ -27,6 +27,16 @@ export interface ConnectionOptions {
    * the attempt starts, not while it waits here.
    */
   readonly maxConnecting?: number
+  /** TLS to the servers (MySQLTopologyUseMutualTLS); absent = plain TCP. */
+  readonly tls?: TlsOptions | undefined
+}
+
+/** What mysql2's `ssl` option takes: PEM texts, and whether the server's certificate must verify. */
+export interface TlsOptions {
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+  readonly rejectUnauthorized: boolean
 }
 
 /** What mysql2 reports on failure (an Error with these fields). */
@@ -75,7 +85,8 @@ const connect = (host: string, port: number, o: ConnectionOptions): Promise<mysq
       supportBigNumbers: true,
       bigNumberStrings: false,
       dateStrings: true,
-      enableKeepAlive: true
+      enableKeepAlive: true,
+      ...(o.tls === undefined ? {} : { ssl: { ...o.tls } })
     })
     let settled = false
     conn.once("error", (e) => {

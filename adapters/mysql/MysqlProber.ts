@@ -25,6 +25,7 @@ import * as ProbeSql from "../../core/topology/probe/ProbeSql.js"
 import type { RawResult } from "../../core/topology/probe/RawRow.js"
 import * as ServerVersion from "../../core/topology/probe/ServerVersion.js"
 import { asDriverError, type ConnectionOptions, Connections, type DriverError, isConnectionError, type Lease } from "./Connections.js"
+import { topologyTls } from "./Tls.js"
 
 export interface ProberOptions extends ConnectionOptions {
   readonly discoverByShowSlaveHosts: boolean
@@ -323,7 +324,8 @@ export const optionsFromConfig = (c: AppConfig["Type"]): ProberOptions => ({
     physicalEnvironment: c.DetectPhysicalEnvironmentQuery,
     instanceAlias: c.DetectInstanceAliasQuery
   },
-  replicationLagQuery: c.ReplicationLagQuery
+  replicationLagQuery: c.ReplicationLagQuery,
+  tls: topologyTls(c)
 })
 
 export const layer = Layer.scoped(Prober, Effect.flatMap(AppConfig, (c) => make(optionsFromConfig(c))))

@@ -8,6 +8,7 @@ import { AppConfig } from "../../core/config/AppConfig.js"
 import { TopologySql, TopologySqlError } from "../../core/discovery/TopologySql.js"
 import type { RawResult } from "../../core/topology/probe/RawRow.js"
 import { asDriverError, Connections, isConnectionError } from "./Connections.js"
+import { topologyTls } from "./Tls.js"
 
 export const make = Effect.gen(function*() {
   const c = yield* AppConfig
@@ -16,7 +17,8 @@ export const make = Effect.gen(function*() {
     password: c.MySQLTopologyPassword,
     connectTimeoutMs: c.MySQLConnectTimeoutSeconds * 1000,
     queryTimeoutMs: c.MySQLTopologyReadTimeoutSeconds * 1000,
-    idleMs: 60_000
+    idleMs: 60_000,
+    tls: topologyTls(c)
   })
   yield* Effect.addFinalizer(() => Effect.sync(() => connections.closeAll()))
   yield* Effect.forkScoped(Effect.sync(() => connections.sweep()).pipe(Effect.delay(30_000), Effect.forever))

@@ -6,6 +6,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Either, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs"
+import { TlsConfigError, topologyTls } from "../../adapters/mysql/Tls.js"
 import { applyCredentialsFiles } from "../../core/config/CredentialsFile.js"
 import { decodeConfig, type LoadedConfig } from "../../core/config/OrchestratorConfig.js"
 import { applyGcTuning } from "../GcTuning.js"
@@ -56,6 +57,13 @@ const loadConfig = (args: ParsedArgs): LoadedConfig => {
   const withCredentials = applyCredentialsFiles(loaded.right.config, (file) =>
     Either.try({ try: () => fs.readFileSync(file, "utf8"), catch: (e) => (e as Error).message }))
   if (Either.isLeft(withCredentials)) return die(`invalid configuration in ${path}:\n  ${withCredentials.left.message}`)
+  // The TLS files are read here once so that a missing one stops the start with its key (the adapters read them again).
+  try {
+    topologyTls(withCredentials.right)
+  } catch (e) {
+    if (e instanceof TlsConfigError) return die(`invalid configuration in ${path}:\n  ${e.message}`)
+    throw e
+  }
   return { ...loaded.right, config: withCredentials.right }
 }
 
