@@ -127,6 +127,12 @@ const coordinates = (row: Parameters<typeof field>[0]) => ({
   executedGtids: str(row, ["Executed_Gtid_Set"])
 })
 
+/** A MariaDB position `has` includes `wanted` (per domain, at least its seq_no). */
+const reachedMariaDb = (wanted: Gtid.MariaDbPosition, has: Gtid.MariaDbPosition): boolean => {
+  const o = Gtid.compareMariaDb(wanted, has)
+  return o === "equal" || o === "behind"
+}
+
 /**
  * The SQL thread waits at the end of its relay log and has applied every complete transaction the IO thread
  * received. When the master died while sending a transaction, the relay log ends with the start of it: exec
@@ -139,9 +145,7 @@ const appliedAllReceived = (k: PlainKey, d: Dialect, c: ReturnType<typeof coordi
     if (d === "mariadb") {
       const received = Gtid.parseMariaDb(c.ioGtids)
       const applied = Gtid.parseMariaDb(yield* scalar(k, Sql.appliedPosition("mariadb"), "pos"))
-      if (Either.isLeft(received) || Either.isLeft(applied)) return false
-      const o = Gtid.compareMariaDb(received.right, applied.right)
-      return o === "equal" || o === "behind"
+      return Either.isRight(received) && Either.isRight(applied) && reachedMariaDb(received.right, applied.right)
     }
     // MySQL counts a partial transaction's GTID as retrieved: then this stays false and the drain times out, as before.
     const received = Gtid.parse(c.ioGtids)
@@ -198,10 +202,7 @@ const reach = (plan: Plan, target: PlainKey, pos: string, timeoutSeconds: number
     const poll = Effect.gen(function*() {
       for (;;) {
         const has = Gtid.parseMariaDb(yield* scalar(target, Sql.binlogPosition(plan.gtid), "pos"))
-        if (Either.isRight(has)) {
-          const o = Gtid.compareMariaDb(wanted.right, has.right)
-          if (o === "equal" || o === "behind") return
-        }
+        if (Either.isRight(has) && reachedMariaDb(wanted.right, has.right)) return
         yield* Effect.sleep(POLL)
       }
     })

@@ -7,7 +7,7 @@
  */
 import { Clock, Effect, Either } from "effect"
 import { RE2JS } from "re2js"
-import { ok } from "../../core/api/Envelope.js"
+import { ApiFailure, ok } from "../../core/api/Envelope.js"
 import { analyze } from "../../core/analysis/Analyze.js"
 import * as AnalysisJson from "../../core/analysis/AnalysisJson.js"
 import type { ReplicationAnalysis } from "../../core/analysis/ReplicationAnalysis.js"
@@ -26,7 +26,6 @@ import type { Instance } from "../../core/topology/Instance.js"
 import * as Key from "../../core/topology/InstanceKey.js"
 import type { InstanceKey } from "../../core/topology/InstanceKey.js"
 import { Recoveries } from "../Recovery.js"
-import { ApiFailure } from "../../core/api/Envelope.js"
 import { fail, type RequestContext } from "./Api.js"
 import * as InstanceViews from "./InstanceHandlers.js"
 import { sqlTimestamp } from "./MetaHandlers.js"
@@ -280,21 +279,20 @@ const refreshed = (keys: ReadonlyArray<InstanceKey>) =>
   })
 
 /**
- * Plans and runs a refactoring. Details: see Answer; `summary` replaces the message's "done". A plan of
- * `Instances` with no replica to move (none, or none matching `?pattern=`) answers OK with an empty list,
- * as orchestrator's "Relocated 0 replicas".
+ * Plans and runs a refactoring. Details: see Answer; `summary` replaces the message's "done". `read` is the
+ * snapshot the caller already read, if it did (the backend is then not read twice).
  */
 const refactor = (
   what: string,
   plan: (s: Snapshot.Snapshot, all: ReadonlyArray<Instance>) => Either.Either<PlanT, Plan.PlanRefused> | string,
   answer: Answer,
-  summary?: (result: ExecutionResult) => string
+  summary?: (result: ExecutionResult) => string,
+  read?: Snapshot.Snapshot
 ) =>
   Effect.gen(function*() {
-    const s = yield* snapshot
+    const s = read ?? (yield* snapshot)
     const id = yield* NodeIdentity
     const all = [...s.instances.values()]
-    if (answer._tag === "Instances" && answer.keys.length === 0) return envelope(ok(`${what}: ${summary === undefined ? "no replica to move" : "0 replicas"}`, []))
     const planned = plan(s, all)
     if (typeof planned === "string") return yield* fail(`${what}: ${planned}`)
     if (Either.isLeft(planned)) return yield* fail(`${what}: ${planned.left.reason}`)
@@ -363,7 +361,8 @@ const moveBelow = (what: string) => (p: BelowParams) =>
 
 /**
  * The bulk moves: the replicas of `of` (those matching `?pattern=`, never the target itself) below `to`;
- * Details = the moved replicas. `to` = undefined: `of`'s own master (move-up-replicas).
+ * Details = the moved replicas. `to` = "master": `of`'s own master (move-up-replicas). No replica to move
+ * (none, or none matching) answers OK with an empty list, as orchestrator's "Relocated 0 replicas".
  */
 const moveReplicasOf = (what: string, verb: string, of: InstanceKey, to: InstanceKey | "master", ctx: RequestContext | undefined) =>
   Effect.gen(function*() {
@@ -378,16 +377,22 @@ const moveReplicasOf = (what: string, verb: string, of: InstanceKey, to: Instanc
     const target = find(all, targetKey)
     if (target === undefined) return yield* fail(`${what}: unknown instance ${Key.format(targetKey)}`)
     const replicas = Snapshot.replicasOf(s, of).filter((r) => !Key.equals(r.key, target.key) && matches(r.key))
+    if (replicas.length === 0) return envelope(ok(`${what}: 0 replicas`, []))
     return yield* refactor(
       what,
       () => Plan.planRelocate(replicas, target, all, recoveryPolicy(config), { repointInPlace: what === "repoint-replicas" }),
       { _tag: "Instances", keys: replicas.map((r) => r.key) },
-      () => `${verb} ${replicas.length} replicas of ${Key.format(of)} below ${Key.format(target.key)}`
+      () => `${verb} ${replicas.length} replicas of ${Key.format(of)} below ${Key.format(target.key)}`,
+      s
     )
   })
 
 const moveReplicas = (what: string, verb: string) => (p: BelowParams, ctx?: RequestContext) =>
   moveReplicasOf(what, verb, ikey(p.host, p.port), ikey(p.belowHost, p.belowPort), ctx)
+const moveUpReplicas = (p: InstanceParams, ctx?: RequestContext) =>
+  moveReplicasOf("move-up-replicas", "moved up", ikey(p.host, p.port), "master", ctx)
+const repointReplicas = (p: InstanceParams, ctx?: RequestContext) =>
+  moveReplicasOf("repoint-replicas", "repointed", ikey(p.host, p.port), ikey(p.host, p.port), ctx)
 
 /**
  * regroup-replicas (and -gtid, and the -slaves synonyms): only the GTID method exists here, so both routes regroup
@@ -507,14 +512,10 @@ export const recoveryHandlers = {
   relocateSlaves: moveReplicas("relocate-replicas", "relocated"),
   moveReplicasGtid: moveReplicas("move-replicas-gtid", "moved"),
   moveSlavesGtid: moveReplicas("move-replicas-gtid", "moved"),
-  moveUpReplicas: (p: InstanceParams, ctx?: RequestContext) =>
-    moveReplicasOf("move-up-replicas", "moved up", ikey(p.host, p.port), "master", ctx),
-  moveUpSlaves: (p: InstanceParams, ctx?: RequestContext) =>
-    moveReplicasOf("move-up-replicas", "moved up", ikey(p.host, p.port), "master", ctx),
-  repointReplicas: (p: InstanceParams, ctx?: RequestContext) =>
-    moveReplicasOf("repoint-replicas", "repointed", ikey(p.host, p.port), ikey(p.host, p.port), ctx),
-  repointSlaves: (p: InstanceParams, ctx?: RequestContext) =>
-    moveReplicasOf("repoint-replicas", "repointed", ikey(p.host, p.port), ikey(p.host, p.port), ctx),
+  moveUpReplicas,
+  moveUpSlaves: moveUpReplicas,
+  repointReplicas,
+  repointSlaves: repointReplicas,
   regroupReplicas: regroup("regroup-replicas"),
   regroupSlaves: regroup("regroup-replicas"),
   regroupReplicasGtid: regroup("regroup-replicas"),

@@ -675,7 +675,7 @@ export const fleetScoped = (options: FleetOptions) =>
  */
 export const randomBasePort = (count: number): number => {
   const slice = portRangeOf(process.env.VITEST_POOL_ID)
-  const { low, high } = slice.high - slice.low > count ? slice : { low: 20000, high: maxPort }
+  const { low, high } = slice.high - slice.low > count ? slice : portRangeOf(undefined)
   return low + Math.floor(Math.random() * (high - low - count))
 }
 

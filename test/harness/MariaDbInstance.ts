@@ -81,13 +81,16 @@ const processIdentity = (pid: number): string | undefined => {
 }
 
 const dirPrefix = "orc-mariadb-"
+const ownerFile = "owner"
+const partitionMarker = "nft-partition"
+let swept = false
 
-/** In a test failure's message: the server it talked to had crashed (scripts/test.mjs re-runs such a file once). */
-export const crashMarker = "[mariadbd crashed]"
+/** Marks a crashed server in a failed connect's message and in the stderr report at stop. */
+const crashMarker = "[mariadbd crashed]"
 
 /**
  * Leaves a record of a crashed server for scripts/test.mjs (ORC_MARIADB_CRASH_DIR): the test file it served, so a
- * failure of that file can be told from a failure of ours. Best effort.
+ * failure of that file can be told from a failure of ours (only such a file is re-run). Best effort.
  */
 const recordCrash = (key: string, report: string): void => {
   const dir = process.env.ORC_MARIADB_CRASH_DIR
@@ -99,9 +102,6 @@ const recordCrash = (key: string, report: string): void => {
     // the record only explains a failure; the failure itself is reported anyway
   }
 }
-const ownerFile = "owner"
-const partitionMarker = "nft-partition"
-let swept = false
 
 /**
  * Removes what a harness process killed with SIGKILL could not clean up: its temp dirs and nft tables (its servers

@@ -4,9 +4,10 @@
  * All below the ephemeral range (32768+, spec section 8), so no client socket ever holds one. Each vitest worker
  * gets its own slice of [20000, 32000), chosen by VITEST_POOL_ID (1..maxForks among the workers running at once;
  * 4 slices, so with vitest.config.ts's maxForks of 2 or up to 4): test files running side by side never pick the
- * same port (the fake MySQL fleets' blocks come from the same slice, test/fakes/FakeMysqlServer.ts). Without that, a port one file frees for a moment
- * (a server killed and restarted on the same port, a "dead" address a test keeps unbound on purpose) can be taken
- * by a server of the other file, and a fault injected on that port (an nft partition) hits the wrong server.
+ * same port (the fake MySQL fleets' blocks come from the same slice, test/fakes/FakeMysqlServer.ts). Without that,
+ * a port one file frees for a moment (a server killed and restarted on the same port, a "dead" address a test keeps
+ * unbound on purpose) can be taken by a server of the other file, and a fault injected on that port (an nft
+ * partition) hits the wrong server.
  * Processes outside vitest (benches, `npm run chaos`) use the whole range.
  */
 import * as net from "node:net"
